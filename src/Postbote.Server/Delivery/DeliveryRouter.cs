@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+using Postbote.Core;
+using Postbote.Queue;
+
+namespace Postbote.Delivery;
+
+/// <summary>
+/// The delivery agent the scheduler calls: routes each recipient. Local recipients are expanded through
+/// <see cref="ILocalRecipients"/> (aliases, catch-all, postmaster) and delivered by the local agent (Maildir), one copy
+/// per distinct mailbox; remote recipients are deferred with "relaying not available yet", so they stay queued.
+/// </summary>
+/// <remarks>
+/// A recipient that expands to several mailboxes is delivered when every copy is; any temporary failure defers it (the
+/// retry recognises the copies already delivered), otherwise any permanent failure fails it.
+/// </remarks>
+public sealed class DeliveryRouter : IDeliveryAgent
+{
+    private readonly ILocalRecipients _local;
+    private readonly IDeliveryAgent _localAgent;
+    private readonly ILogger<DeliveryRouter> _logger;
+
+    /// <summary>Creates the router.</summary>
+    /// <param name="local">The local domains, mailboxes and aliases.</param>
+    /// <param name="localAgent">The agent for final local mailboxes, usually <see cref="MaildirDeliveryAgent"/>; it
+    /// receives one recipient <c>user@domain</c> per distinct mailbox.</param>
+    /// <param name="logger">Where routing decisions are logged.</param>
+    public DeliveryRouter(ILocalRecipients local, IDeliveryAgent localAgent, ILogger<DeliveryRouter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(localAgent);
+        ArgumentNullException.ThrowIfNull(logger);
+        _local = local;
+        _localAgent = localAgent;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RecipientResult>> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int count = request.Recipients.Count;
+        var results = new RecipientResult?[count];
+        var mailboxesOf = new List<int>?[count];
+        var mailboxes = new List<Recipient>();
+        var indexOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            Recipient recipient = request.Recipients[i];
+            switch (_local.Classify(recipient.Address))
+            {
+                case RecipientKind.Remote:
+                    results[i] = RecipientResult.Temporary("relaying not available yet");
+                    continue;
+                case RecipientKind.UnknownLocal:
+                    results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here");
+                    continue;
+            }
+            IReadOnlyList<string> expanded = _local.Expand(recipient.Address);
+            if (expanded.Count == 0)
+            {
+                results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here");
+                continue;
+            }
+            var mine = new List<int>(expanded.Count);
+            foreach (string mailbox in expanded)
+            {
+                if (!indexOf.TryGetValue(mailbox, out int index))
+                {
+                    index = mailboxes.Count;
+                    indexOf[mailbox] = index;
+                    int at = mailbox.LastIndexOf('@');
+                    mailboxes.Add(new Recipient(new Mailbox(mailbox[..at], mailbox[(at + 1)..]), recipient.Notify,
+                        recipient.OriginalRecipient, recipient.Status));
+                }
+                if (!mine.Contains(index)) mine.Add(index);
+            }
+            mailboxesOf[i] = mine;
+            if (expanded.Count > 1 || expanded[0] != recipient.Address.ToString().ToLowerInvariant())
+            {
+                _logger.LogDebug("{QueueId}: <{Recipient}> expands to {Mailboxes}", request.Envelope.Id, recipient.Address, string.Join(", ", expanded));
+            }
+        }
+
+        if (mailboxes.Count > 0)
+        {
+            IReadOnlyList<RecipientResult>? local;
+            try
+            {
+                local = await _localAgent.DeliverAsync(request with { Recipients = mailboxes }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "{QueueId}: local delivery failed", request.Envelope.Id);
+                local = null;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                if (mailboxesOf[i] is not { } mine) continue;
+                RecipientResult? delivered = null, temporary = null, permanent = null;
+                foreach (int m in mine)
+                {
+                    RecipientResult r = local is not null && m < local.Count && local[m] is { } x
+                        ? x
+                        : RecipientResult.Temporary("local delivery failed");
+                    switch (r.Outcome)
+                    {
+                        case DeliveryOutcome.Delivered: delivered ??= r; break;
+                        case DeliveryOutcome.TemporaryFailure: temporary ??= r; break;
+                        default: permanent ??= r; break;
+                    }
+                }
+                results[i] = temporary ?? permanent ?? delivered;
+            }
+        }
+        return results!;
+    }
+}

@@ -1,0 +1,343 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using Postbote.Core;
+using Postbote.Queue;
+
+namespace Postbote.Delivery;
+
+/// <summary>
+/// Delivers to Maildirs (https://cr.yp.to/proto/maildir.html): mailbox <c>user@domain</c> is the directory
+/// <c>{MaildirRoot}/domain/user/</c> with <c>tmp/</c>, <c>new/</c> and <c>cur/</c>, created on demand. Each copy is
+/// <c>Return-Path: &lt;reverse-path&gt;</c> (RFC 5321 §4.4: "the final delivery SMTP server ... MUST insert a
+/// return-path line"), <c>Delivered-To: user@domain</c>, then the spool body byte for byte; it is written to
+/// <c>tmp/</c>, made durable, then renamed into <c>new/</c>, and the rename made durable.
+/// </summary>
+/// <remarks>
+/// Each recipient of a request is taken as a final mailbox (<c>user@domain</c>; the router expands aliases first).
+/// Recipients naming the same mailbox get one copy. File names are deterministic per queue ID and mailbox,
+/// <c>&lt;received Unix seconds&gt;.Q&lt;queue ID&gt;M&lt;CRC-32C of the mailbox, 8 hex&gt;.&lt;host&gt;</c>, so a
+/// repeated attempt (<see cref="DeliveryRequest.IsRecovered"/>) recognises a copy already in <c>new/</c> or <c>cur/</c>
+/// and does not write another. The syncs go through a shared <see cref="DurabilityBarrier"/>: concurrent deliveries
+/// share one sync for their data and one for their renames.
+/// </remarks>
+public sealed class MaildirDeliveryAgent : IDeliveryAgent
+{
+    private const int CopyBufferSize = 64 * 1024;
+
+    private readonly string _root;
+    private readonly DurabilityBarrier _barrier;
+    private readonly ILogger<MaildirDeliveryAgent> _logger;
+    private readonly string _hostName;
+    private readonly ConcurrentDictionary<string, bool> _knownMaildirs = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the agent.</summary>
+    /// <param name="options">The local configuration; <see cref="LocalDeliveryOptions.MaildirRoot"/> is used.</param>
+    /// <param name="barrier">The group sync for the file system of the Maildir root (may be shared with the spool when
+    /// both are on one file system).</param>
+    /// <param name="logger">Where failures are logged.</param>
+    /// <param name="hostName">The host name in file names; <see cref="Environment.MachineName"/> when <c>null</c>.
+    /// Keep it stable: a redelivery recognises its earlier copies by name.</param>
+    /// <exception cref="ArgumentException">The Maildir root is empty.</exception>
+    public MaildirDeliveryAgent(LocalDeliveryOptions options, DurabilityBarrier barrier, ILogger<MaildirDeliveryAgent> logger,
+        string? hostName = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(barrier);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.MaildirRoot);
+        _root = Path.GetFullPath(options.MaildirRoot);
+        _barrier = barrier;
+        _logger = logger;
+        _hostName = EscapeHostName(hostName ?? Environment.MachineName);
+    }
+
+    /// <summary>The full path of the Maildir root.</summary>
+    public string Root => _root;
+
+    /// <summary>The full path of the Maildir of a mailbox.</summary>
+    /// <param name="mailbox">The mailbox, <c>user@domain</c>.</param>
+    /// <returns><c>{MaildirRoot}/domain/user</c> in lower case.</returns>
+    /// <exception cref="ArgumentException">The mailbox is not <c>user@domain</c> or is not safe as a path.</exception>
+    public string GetMaildirPath(string mailbox)
+    {
+        ArgumentNullException.ThrowIfNull(mailbox);
+        int at = mailbox.LastIndexOf('@');
+        string user = at > 0 ? mailbox[..at].ToLowerInvariant() : "";
+        string domain = at > 0 ? mailbox[(at + 1)..].ToLowerInvariant() : "";
+        if (!IsSafeSegment(user) || !IsSafeSegment(domain)) throw new ArgumentException($"'{mailbox}' is not a deliverable mailbox.", nameof(mailbox));
+        return Path.Combine(_root, domain, user);
+    }
+
+    /// <summary>The Maildir file name of one message for one mailbox, the same on every attempt.</summary>
+    /// <param name="envelope">The message's envelope (queue ID and received time).</param>
+    /// <param name="mailbox">The mailbox, <c>user@domain</c>, lower case.</param>
+    /// <returns><c>&lt;seconds&gt;.Q&lt;id&gt;M&lt;hash&gt;.&lt;host&gt;</c>; '/' and ':' of the host are written
+    /// <c>\057</c> and <c>\072</c> as the Maildir conventions ask.</returns>
+    public string GetFileName(Envelope envelope, string mailbox)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(mailbox);
+        uint hash = Crc32C.Compute(Encoding.UTF8.GetBytes(mailbox));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{envelope.ReceivedAt.ToUnixTimeSeconds()}.Q{envelope.Id.Value}M{hash:X8}.{_hostName}");
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RecipientResult>> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int count = request.Recipients.Count;
+        var results = new RecipientResult[count];
+        var copies = new List<Copy>(count);
+        var byMailbox = new Dictionary<string, Copy>(StringComparer.Ordinal);
+        var ofRecipient = new Copy?[count];
+        for (int i = 0; i < count; i++)
+        {
+            Mailbox address = request.Recipients[i].Address;
+            string mailbox = (address.UnquotedLocalPart + "@" + address.Domain).ToLowerInvariant();
+            if (byMailbox.TryGetValue(mailbox, out Copy? same)) { ofRecipient[i] = same; continue; }
+            string dir;
+            try
+            {
+                dir = GetMaildirPath(mailbox);
+            }
+            catch (ArgumentException)
+            {
+                results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationSyntax, "not a deliverable mailbox name");
+                continue;
+            }
+            var copy = new Copy(mailbox, dir, GetFileName(request.Envelope, mailbox));
+            byMailbox[mailbox] = copy;
+            ofRecipient[i] = copy;
+            copies.Add(copy);
+        }
+
+        var createdDirectories = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new List<Copy>(copies.Count);
+        foreach (Copy copy in copies)
+        {
+            try
+            {
+                EnsureMaildir(copy.Directory, createdDirectories);
+                if (request.IsRecovered && AlreadyDelivered(copy))
+                {
+                    copy.Result = RecipientResult.Delivered("already delivered to maildir");
+                    continue;
+                }
+                pending.Add(copy);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                copy.Result = Fail(copy, e);
+            }
+        }
+
+        if (pending.Count > 0) await WriteCopiesAsync(request, pending, createdDirectories, cancellationToken).ConfigureAwait(false);
+
+        for (int i = 0; i < count; i++)
+        {
+            if (results[i] is null) results[i] = ofRecipient[i]!.Result ?? RecipientResult.Temporary("maildir delivery not completed");
+        }
+        return results;
+    }
+
+    private async Task WriteCopiesAsync(DeliveryRequest request, List<Copy> pending, HashSet<string> createdDirectories,
+        CancellationToken cancellationToken)
+    {
+        byte[] header = Encoding.UTF8.GetBytes("Return-Path: " + request.Envelope.ReversePathText + "\r\n");
+        SafeFileHandle body;
+        try
+        {
+            body = request.OpenBody();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            foreach (Copy c in pending) c.Result = Fail(c, e);
+            return;
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        var written = new List<Copy>(pending.Count);
+        try
+        {
+            // Open every tmp file and write the two trace headers.
+            foreach (Copy c in pending)
+            {
+                try
+                {
+                    c.Handle = File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
+                    byte[] deliveredTo = Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + "\r\n");
+                    RandomAccess.Write(c.Handle, header, 0);
+                    RandomAccess.Write(c.Handle, deliveredTo, header.Length);
+                    c.Offset = header.Length + deliveredTo.Length;
+                    written.Add(c);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Abandon(c, Fail(c, e));
+                }
+            }
+
+            // Copy the body once into every open file, one chunk at a time.
+            long bodyOffset = 0;
+            while (written.Count > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = RandomAccess.Read(body, buffer, bodyOffset);
+                if (n == 0) break;
+                bodyOffset += n;
+                for (int k = written.Count - 1; k >= 0; k--)
+                {
+                    Copy c = written[k];
+                    try
+                    {
+                        RandomAccess.Write(c.Handle!, buffer.AsSpan(0, n), c.Offset);
+                        c.Offset += n;
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        Abandon(c, Fail(c, e));
+                        written.RemoveAt(k);
+                    }
+                }
+            }
+            if (bodyOffset < request.Envelope.Size)
+            {
+                foreach (Copy c in written) Abandon(c, RecipientResult.Temporary("the spool body is shorter than its envelope says"));
+                written.Clear();
+            }
+
+            for (int k = written.Count - 1; k >= 0; k--)
+            {
+                Copy c = written[k];
+                try
+                {
+                    if (!_barrier.SyncsFileSystem) RandomAccess.FlushToDisk(c.Handle!);
+                    c.Handle!.Dispose();
+                    c.Handle = null;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Abandon(c, Fail(c, e));
+                    written.RemoveAt(k);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            foreach (Copy c in written) Abandon(c, RecipientResult.Temporary("delivery cancelled"));
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            body.Dispose();
+        }
+        if (written.Count == 0) return;
+
+        // Data durable, then rename into new/, then the renames (and new directories) durable.
+        try
+        {
+            await _barrier.SyncAsync(null, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            foreach (Copy c in written) Abandon(c, Fail(c, e));
+            return;
+        }
+        var renamed = new List<Copy>(written.Count);
+        foreach (Copy c in written)
+        {
+            try
+            {
+                File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                renamed.Add(c);
+                createdDirectories.Add(Path.Combine(c.Directory, "new"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Abandon(c, Fail(c, e));
+            }
+        }
+        if (renamed.Count == 0) return;
+        try
+        {
+            await _barrier.SyncAsync(createdDirectories, CancellationToken.None).ConfigureAwait(false);
+            foreach (Copy c in renamed) c.Result = RecipientResult.Delivered("delivered to maildir");
+        }
+        catch (IOException e)
+        {
+            // The copy may or may not survive a crash: retry; the retry finds it in new/ if it did.
+            foreach (Copy c in renamed) c.Result = Fail(c, e);
+        }
+    }
+
+    private void EnsureMaildir(string directory, HashSet<string> createdDirectories)
+    {
+        if (_knownMaildirs.ContainsKey(directory)) return;
+        string domainDir = Path.GetDirectoryName(directory)!;
+        bool existed = System.IO.Directory.Exists(directory);
+        bool domainExisted = existed || System.IO.Directory.Exists(domainDir);
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "tmp"));
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "new"));
+        System.IO.Directory.CreateDirectory(Path.Combine(directory, "cur"));
+        if (!existed) createdDirectories.Add(directory);
+        if (!domainExisted)
+        {
+            createdDirectories.Add(domainDir);
+            createdDirectories.Add(_root);
+        }
+        _knownMaildirs.TryAdd(directory, true);
+    }
+
+    private static bool AlreadyDelivered(Copy copy)
+    {
+        if (File.Exists(copy.NewPath)) return true;
+        string cur = Path.Combine(copy.Directory, "cur");
+        if (File.Exists(Path.Combine(cur, copy.FileName))) return true;
+        using IEnumerator<string> e = System.IO.Directory.EnumerateFiles(cur, copy.FileName + ":*").GetEnumerator();
+        return e.MoveNext();
+    }
+
+    private RecipientResult Fail(Copy copy, Exception e)
+    {
+        _logger.LogWarning(e, "Maildir delivery to {Mailbox} failed", copy.Mailbox);
+        return RecipientResult.Temporary("maildir delivery failed: " + e.GetType().Name);
+    }
+
+    private static void Abandon(Copy c, RecipientResult result)
+    {
+        c.Handle?.Dispose();
+        c.Handle = null;
+        c.Result = result;
+        try
+        {
+            File.Delete(c.TmpPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A stale file in tmp/ is harmless (Maildir readers ignore tmp/).
+        }
+    }
+
+    private static bool IsSafeSegment(string s) =>
+        s.Length > 0 && s != "." && s != ".." && s.IndexOfAny(['/', '\\', '\0']) < 0;
+
+    private static string EscapeHostName(string host) =>
+        host.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
+
+    private sealed class Copy(string mailbox, string directory, string fileName)
+    {
+        public string Mailbox { get; } = mailbox;
+        public string Directory { get; } = directory;
+        public string FileName { get; } = fileName;
+        public string TmpPath => Path.Combine(Directory, "tmp", FileName);
+        public string NewPath => Path.Combine(Directory, "new", FileName);
+        public SafeFileHandle? Handle { get; set; }
+        public long Offset { get; set; }
+        public RecipientResult? Result { get; set; }
+    }
+}

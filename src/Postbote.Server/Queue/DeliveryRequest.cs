@@ -1,0 +1,21 @@
+using Postbote.Core;
+
+namespace Postbote.Queue;
+
+/// <summary>One delivery attempt of one message to some of its recipients.</summary>
+/// <param name="Envelope">The message's envelope (reverse-path, DSN parameters, received time, size in bytes).</param>
+/// <param name="BodyPath">The full path of the body file; read it, never change it. Its length is
+/// <see cref="Envelope.Size"/> bytes.</param>
+/// <param name="Recipients">The recipients to attempt, a subset of <see cref="Envelope.Recipients"/>; the agent answers
+/// one <see cref="RecipientResult"/> per entry, in the same order.</param>
+/// <param name="IsRecovered"><c>true</c> when an earlier attempt may already have delivered some copies (the entry was
+/// recovered at start-up, or this is a retry): the agent must check for an existing copy before writing another.</param>
+public sealed record DeliveryRequest(Envelope Envelope, string BodyPath, IReadOnlyList<Recipient> Recipients, bool IsRecovered)
+{
+    /// <summary>Opens the body for reading, sequentially, sharing read access.</summary>
+    /// <returns>A read-only handle of the body file.</returns>
+    /// <exception cref="IOException">The body file cannot be opened.</exception>
+    /// <exception cref="UnauthorizedAccessException">The body file cannot be read.</exception>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle OpenBody() =>
+        File.OpenHandle(BodyPath, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+}

@@ -1,0 +1,31 @@
+using Postbote.Core;
+
+namespace Postbote.Queue;
+
+/// <summary>
+/// One message being written to the spool. Body bytes are appended in order; <see cref="CommitAsync"/> makes the message
+/// durable (body and envelope on stable storage) and hands it to delivery. Disposing without a commit aborts.
+/// </summary>
+public interface IMessageWriter : IAsyncDisposable
+{
+    /// <summary>The number of body bytes written so far.</summary>
+    long Length { get; }
+
+    /// <summary>Appends body bytes (the message as stored: headers Postbote adds, then the client's data, unstuffed).</summary>
+    /// <param name="data">The bytes to append; the writer does not keep a reference after the call returns.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <exception cref="IOException">The spool cannot be written.</exception>
+    /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
+    ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the envelope and waits until body and envelope are on stable storage (fsync; concurrent commits share one
+    /// sync round), then queues the message for delivery.
+    /// </summary>
+    /// <param name="envelope">The final envelope; its <see cref="Envelope.Id"/> must be the ID given at begin and its
+    /// <see cref="Envelope.Size"/> is set by the writer to <see cref="Length"/>.</param>
+    /// <param name="cancellationToken">Cancels waiting; the message may still be committed.</param>
+    /// <exception cref="IOException">The commit failed; the message is not queued (the session answers 451 4.3.0).</exception>
+    /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
+    ValueTask CommitAsync(Envelope envelope, CancellationToken cancellationToken);
+}

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Postbote.Queue;
+
+/// <summary>The few libc calls .NET does not expose: <c>syncfs(2)</c>, and <c>open(2)</c>/<c>fsync(2)</c> of a directory.</summary>
+internal static class NativeMethods
+{
+    private const int O_RDONLY = 0;
+    private const int O_CLOEXEC = 0x80000;
+
+    [DllImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static extern int SyncFsNative(int fd);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int FsyncNative(int fd);
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int OpenNative([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    /// <summary>Whether directories can be opened and synced (any Unix; Windows has no directory fsync).</summary>
+    public static bool CanSyncDirectories => !OperatingSystem.IsWindows();
+
+    /// <summary>Whether <c>syncfs(2)</c> exists (Linux 2.6.39 and later).</summary>
+    public static bool HasSyncFs => OperatingSystem.IsLinux();
+
+    /// <summary>Opens a directory read-only for <see cref="SyncFs"/> or <see cref="Fsync"/>.</summary>
+    /// <exception cref="IOException">open(2) failed.</exception>
+    public static SafeFileHandle OpenDirectory(string path)
+    {
+        int fd = OpenNative(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw Error("open", path);
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>syncfs(2): writes back the whole file system that holds <paramref name="handle"/>.</summary>
+    /// <exception cref="IOException">syncfs(2) failed.</exception>
+    public static void SyncFs(SafeFileHandle handle, string path)
+    {
+        if (SyncFsNative((int)handle.DangerousGetHandle()) != 0) throw Error("syncfs", path);
+    }
+
+    /// <summary>fsync(2) of an open directory.</summary>
+    /// <exception cref="IOException">fsync(2) failed.</exception>
+    public static void Fsync(SafeFileHandle handle, string path)
+    {
+        if (FsyncNative((int)handle.DangerousGetHandle()) != 0) throw Error("fsync", path);
+    }
+
+    /// <summary>Opens, fsyncs and closes a directory, so that renames and creations in it are durable.</summary>
+    /// <exception cref="IOException">open(2) or fsync(2) failed.</exception>
+    public static void FsyncDirectory(string path)
+    {
+        if (!CanSyncDirectories) return;
+        using SafeFileHandle handle = OpenDirectory(path);
+        Fsync(handle, path);
+    }
+
+    private static IOException Error(string call, string path)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call}({path}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+    }
+}

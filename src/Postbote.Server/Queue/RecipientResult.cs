@@ -1,0 +1,35 @@
+using Postbote.Core;
+
+namespace Postbote.Queue;
+
+/// <summary>
+/// What a delivery agent reports for one recipient: an outcome and the reply that explains it (the remote server's
+/// reply, or a local one). A 4yz or 5yz is data, not an exception (RFC 5321 §4.2.1: 4yz is transient, 5yz permanent).
+/// </summary>
+/// <param name="Outcome">Delivered, temporary or permanent failure.</param>
+/// <param name="Reply">The reply, e.g. <c>250 2.0.0 delivered</c> or <c>451 4.3.0 ...</c>.</param>
+public sealed record RecipientResult(DeliveryOutcome Outcome, SmtpReply Reply)
+{
+    /// <summary>A delivered result with reply <c>250 2.0.0 <paramref name="text"/></c>.</summary>
+    /// <param name="text">The reply text.</param>
+    /// <returns>The result.</returns>
+    public static RecipientResult Delivered(string text) =>
+        new(DeliveryOutcome.Delivered, new SmtpReply(SmtpReplyCode.Ok, EnhancedStatusCode.Success, text));
+
+    /// <summary>A temporary failure with reply <c>451 4.3.0 <paramref name="text"/></c> (RFC 3463 §3.4: mail system
+    /// status).</summary>
+    /// <param name="text">The reply text.</param>
+    /// <returns>The result.</returns>
+    public static RecipientResult Temporary(string text) =>
+        new(DeliveryOutcome.TemporaryFailure, new SmtpReply(SmtpReplyCode.LocalError, EnhancedStatusCode.TemporarySystemError, text));
+
+    /// <summary>A permanent failure with reply <c>550 <paramref name="status"/> <paramref name="text"/></c>.</summary>
+    /// <param name="status">The enhanced status code, e.g. 5.1.1 (RFC 3463 §3.2).</param>
+    /// <param name="text">The reply text.</param>
+    /// <returns>The result.</returns>
+    public static RecipientResult Permanent(EnhancedStatusCode status, string text) =>
+        new(DeliveryOutcome.PermanentFailure, new SmtpReply(SmtpReplyCode.MailboxUnavailable, status, text));
+
+    /// <summary>The reply as one line of text without CRLF, as the queue stores it.</summary>
+    public string ReplyText => Reply.ToString().TrimEnd('\r', '\n').Replace("\r\n", " ", StringComparison.Ordinal);
+}

@@ -1,0 +1,15 @@
+using Postbote.Core;
+
+namespace Postbote.Queue;
+
+/// <summary>
+/// A committed message as the spool hands it to delivery: the envelope with each recipient's status, the queue state
+/// of each recipient, and where the body is.
+/// </summary>
+/// <param name="Envelope">The envelope; <see cref="Envelope.Size"/> is the body length in bytes.</param>
+/// <param name="States">The queue state per recipient, parallel to <see cref="Envelope.Recipients"/> (same count, same
+/// order).</param>
+/// <param name="BodyPath">The full path of the body file <c>&lt;id&gt;.eml</c>, exactly <see cref="Envelope.Size"/> bytes.</param>
+/// <param name="IsRecovered"><c>true</c> when the entry was found in the spool at start-up (an earlier run may have
+/// delivered some copies before it stopped), <c>false</c> for a fresh commit.</param>
+public sealed record SpoolEntry(Envelope Envelope, IReadOnlyList<RecipientQueueState> States, string BodyPath, bool IsRecovered);

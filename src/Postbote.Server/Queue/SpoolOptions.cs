@@ -1,0 +1,32 @@
+namespace Postbote.Queue;
+
+/// <summary>
+/// Where the spool lives and how it syncs. Set from the data directory of the configuration: the spool is
+/// <c>{data_dir}/spool</c>, unreadable entries go to <c>{data_dir}/corrupt</c>.
+/// </summary>
+public sealed class SpoolOptions
+{
+    /// <summary>The spool directory: one body file <c>&lt;id&gt;.eml</c> and one envelope file <c>&lt;id&gt;.env</c> per
+    /// message. Default: <c>data/spool</c>.</summary>
+    public string Directory { get; set; } = Path.Combine("data", "spool");
+
+    /// <summary>Where entries that cannot be read are moved, never to be retried. Default: <c>data/corrupt</c>.</summary>
+    public string CorruptDirectory { get; set; } = Path.Combine("data", "corrupt");
+
+    /// <summary>How commits are made durable. Default: <see cref="SpoolSyncMode.SyncFs"/> on Linux,
+    /// <see cref="SpoolSyncMode.FsyncEachFile"/> elsewhere.</summary>
+    public SpoolSyncMode SyncMode { get; set; } = OperatingSystem.IsLinux() ? SpoolSyncMode.SyncFs : SpoolSyncMode.FsyncEachFile;
+
+    /// <summary>Checks the options at start-up.</summary>
+    /// <exception cref="ArgumentException">A directory is empty, or both directories are the same.</exception>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory)) throw new ArgumentException("The spool directory must be set.", nameof(Directory));
+        if (string.IsNullOrWhiteSpace(CorruptDirectory)) throw new ArgumentException("The corrupt directory must be set.", nameof(CorruptDirectory));
+        if (string.Equals(Path.GetFullPath(Directory).TrimEnd(Path.DirectorySeparatorChar),
+                Path.GetFullPath(CorruptDirectory).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The corrupt directory must differ from the spool directory.", nameof(CorruptDirectory));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+using System.Net;
+
+namespace Postbote.Security;
+
+/// <summary>What a policy knows about the SMTP session it decides for.</summary>
+/// <param name="SessionId">The session ID used in logs.</param>
+/// <param name="Remote">The client's address and port.</param>
+/// <param name="Local">The listener's address and port.</param>
+/// <param name="IsTrustedNetwork">Whether the client's address is in the trusted networks (may relay).</param>
+/// <param name="AuthenticatedUser">The SMTP AUTH identity, or <c>null</c>.</param>
+public sealed record SessionInfo(string SessionId, IPEndPoint Remote, IPEndPoint Local, bool IsTrustedNetwork,
+    string? AuthenticatedUser = null);

@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Postbote.Core;
+using Postbote.Net;
+using Postbote.Protocol.Smtp;
+using Postbote.Queue;
+using Postbote.Security;
+
+namespace Postbote.Smtp;
+
+/// <summary>
+/// The SMTP service: listens on the configured endpoints, enforces the connection limits (in all and per client IP), and
+/// runs one <see cref="SmtpSession"/> per connection. Receiving never delivers: accepted messages go to the
+/// <see cref="IMessageSink"/> (the spool) only.
+/// </summary>
+public sealed class SmtpServer : IAsyncDisposable
+{
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _log;
+    private readonly List<Socket> _listeners = new();
+    private readonly List<Task> _acceptLoops = new();
+    private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
+    private readonly ConcurrentDictionary<Task, byte> _sessions = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private int _connections;
+    private long _sessionCounter;
+
+    /// <summary>Creates the server; call <see cref="StartAsync"/> to listen.</summary>
+    /// <param name="options">The configuration; its limits are validated here.</param>
+    /// <param name="policy">The inbound policy.</param>
+    /// <param name="sink">The spool.</param>
+    /// <param name="loggers">Logger factory.</param>
+    /// <param name="time">The clock for timeouts and timestamps.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A limit in <paramref name="options"/> is out of range.</exception>
+    public SmtpServer(SmtpServerOptions options, IInboundPolicy policy, IMessageSink sink, ILoggerFactory loggers, TimeProvider time)
+    {
+        options.Limits.Validate();
+        Options = options;
+        Policy = policy;
+        Sink = sink;
+        Time = time;
+        _loggers = loggers;
+        _log = loggers.CreateLogger("Postbote.Smtp");
+        Heartbeat = new Heartbeat(time);
+        EhloReply = BuildEhloReply(options);
+    }
+
+    internal SmtpServerOptions Options { get; }
+    internal IInboundPolicy Policy { get; }
+    internal IMessageSink Sink { get; }
+    internal TimeProvider Time { get; }
+    internal Heartbeat Heartbeat { get; }
+    internal SmtpReply EhloReply { get; }
+
+    /// <summary>The endpoints actually bound (with the real port when 0 was configured).</summary>
+    public IReadOnlyList<IPEndPoint> BoundEndpoints => _listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToList();
+
+    /// <summary>The number of open connections.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connections);
+
+    /// <summary>The EHLO reply (RFC 5321 §4.1.1.1): the host name, then exactly the enabled extensions.</summary>
+    private static SmtpReply BuildEhloReply(SmtpServerOptions o)
+    {
+        var lines = new List<string> { o.HostName };
+        SmtpExtensions e = o.Extensions;
+        if (e.HasFlag(SmtpExtensions.Pipelining)) lines.Add("PIPELINING");
+        if (e.HasFlag(SmtpExtensions.Size)) lines.Add("SIZE " + o.Limits.MessageSize);
+        if (o.Vrfy) lines.Add("VRFY");
+        if (o.Expn) lines.Add("EXPN");
+        if (e.HasFlag(SmtpExtensions.EnhancedStatusCodes)) lines.Add("ENHANCEDSTATUSCODES");
+        if (e.HasFlag(SmtpExtensions.EightBitMime)) lines.Add("8BITMIME");
+        if (e.HasFlag(SmtpExtensions.SmtpUtf8)) lines.Add("SMTPUTF8");
+        if (e.HasFlag(SmtpExtensions.Chunking)) lines.Add("CHUNKING");
+        if (e.HasFlag(SmtpExtensions.Chunking) && e.HasFlag(SmtpExtensions.BinaryMime)) lines.Add("BINARYMIME");
+        if (e.HasFlag(SmtpExtensions.Dsn)) lines.Add("DSN");
+        return new SmtpReply(SmtpReplyCode.Ok, null, lines);
+    }
+
+    /// <summary>Binds every configured endpoint and starts accepting connections.</summary>
+    /// <param name="cancellationToken">Cancels start-up.</param>
+    /// <returns>A task that completes when all endpoints are bound.</returns>
+    /// <exception cref="SocketException">An endpoint cannot be bound (in use, no permission).</exception>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (IPEndPoint ep in Options.Listen)
+        {
+            var socket = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.Bind(ep);
+                socket.Listen(4096);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            _listeners.Add(socket);
+            _log.LogInformation("listening on {Endpoint}", socket.LocalEndPoint);
+            _acceptLoops.Add(AcceptLoopAsync(socket));
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException e)
+            {
+                _log.LogWarning("accept failed: {Error}", e.SocketErrorCode);
+                continue;
+            }
+            Task t = Task.Run(() => ServeAsync(client));
+            _sessions.TryAdd(t, 0);
+            _ = t.ContinueWith(static (done, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(done, out _), _sessions,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        var remote = (IPEndPoint)client.RemoteEndPoint!;
+        var local = (IPEndPoint)client.LocalEndPoint!;
+        IPAddress ip = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        string id = Interlocked.Increment(ref _sessionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        client.NoDelay = true;
+        int total = Interlocked.Increment(ref _connections);
+        int fromIp = _perIp.AddOrUpdate(ip, 1, static (_, n) => n + 1);
+        using var scope = _log.BeginScope("session {SessionId}", id);
+        var stream = new NetworkStream(client, ownsSocket: true);
+        try
+        {
+            if (total > Options.Limits.MaxConnections || fromIp > Options.Limits.MaxConnectionsPerIp)
+            {
+                SmtpReply refusal = total > Options.Limits.MaxConnections
+                    ? new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.Congestion, Options.HostName + " Error: too many connections")
+                    : new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.TemporarySecurity, Options.HostName + $" Error: too many connections from {ip}");
+                _log.LogWarning("refusing {Client}: {Connections} connections, {FromIp} from this address", remote, total, fromIp);
+                byte[] bytes = System.Text.Encoding.ASCII.GetBytes(refusal.ToString());
+                await stream.WriteAsync(bytes).ConfigureAwait(false);
+                return;
+            }
+            _log.LogInformation("connect from {Client}", remote);
+            var info = new SessionInfo(id, remote, local, Options.IsTrusted(ip));
+            var session = new SmtpSession(this, stream, info, _log);
+            await session.RunAsync(_stopping.Token).ConfigureAwait(false);
+            _log.LogInformation("disconnect from {Client}", remote);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            _log.LogInformation("connection from {Client} lost: {Error}", remote, e.Message);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "session with {Client} failed", remote);
+        }
+        finally
+        {
+            try { client.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+            await stream.DisposeAsync().ConfigureAwait(false);
+            Interlocked.Decrement(ref _connections);
+            if (_perIp.AddOrUpdate(ip, 0, static (_, n) => n - 1) <= 0) _perIp.TryRemove(new KeyValuePair<IPAddress, int>(ip, 0));
+        }
+    }
+
+    /// <summary>
+    /// Stops listening and drains: idle sessions get <c>421 4.3.2</c> at once; sessions receiving a message may finish
+    /// it for up to <see cref="SmtpServerLimits.ShutdownTimeout"/>, then get <c>421</c> and their message is discarded
+    /// unacknowledged.
+    /// </summary>
+    /// <param name="cancellationToken">Gives up waiting for sessions.</param>
+    /// <returns>A task that completes when every session has ended or waiting was given up.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        foreach (Socket l in _listeners) l.Dispose();
+        try { await Task.WhenAll(_acceptLoops).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        Task all = Task.WhenAll(_sessions.Keys);
+        Task limit = Task.Delay(Options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5), Time, cancellationToken);
+        await Task.WhenAny(all, limit).ConfigureAwait(false);
+        _log.LogInformation("SMTP service stopped; {Open} connections still open", ConnectionCount);
+    }
+
+    /// <summary>Stops the server and its heartbeat.</summary>
+    /// <returns>A task that completes when stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        Heartbeat.Dispose();
+        _stopping.Dispose();
+    }
+}

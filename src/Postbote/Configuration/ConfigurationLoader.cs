@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Postbote.Protocol.Smtp;
+using Tomlyn;
+using Tomlyn.Model;
+
+namespace Postbote.Host.Configuration;
+
+/// <summary>
+/// Reads the TOML configuration (TOML 1.1 via Tomlyn) into a <see cref="PostboteConfiguration"/>. Unknown keys are
+/// errors, so a misspelt setting is caught at start-up instead of being silently ignored. Every setting, its default and
+/// its unit are listed in docs/configuration.md.
+/// </summary>
+public static class ConfigurationLoader
+{
+    /// <summary>The embedded default: 127.0.0.1:2525, data in ./data, local domain <c>localhost</c> with catch-all
+    /// <c>postmaster@localhost</c>, loopback trusted.</summary>
+    /// <returns>The default configuration.</returns>
+    public static PostboteConfiguration Default()
+    {
+        var c = new PostboteConfiguration();
+        c.Local.Domains = new List<string> { "localhost" };
+        c.Local.CatchAll = "postmaster@localhost";
+        c.Local.MaildirRoot = Path.Combine(c.DataDirectory, "mail");
+        return c;
+    }
+
+    /// <summary>Reads a configuration file.</summary>
+    /// <param name="path">Path of the TOML file.</param>
+    /// <returns>The configuration; relative paths in it are taken relative to the current directory.</returns>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="FormatException">The file is not valid TOML or a setting is unknown, of the wrong type or out of
+    /// range; the message names the setting.</exception>
+    public static PostboteConfiguration Load(string path)
+    {
+        string text = File.ReadAllText(path);
+        PostboteConfiguration c = Parse(text);
+        c.Source = Path.GetFullPath(path);
+        return c;
+    }
+
+    /// <summary>Parses configuration text.</summary>
+    /// <param name="toml">The TOML text.</param>
+    /// <returns>The configuration.</returns>
+    /// <exception cref="FormatException">Invalid TOML, an unknown setting, or a bad value.</exception>
+    public static PostboteConfiguration Parse(string toml)
+    {
+        TomlTable root;
+        try
+        {
+            root = TomlSerializer.Deserialize<TomlTable>(toml) ?? new TomlTable();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new FormatException("invalid TOML: " + e.Message, e);
+        }
+        var c = new PostboteConfiguration { Local = { CatchAll = null, Domains = new List<string>() } };
+        string? maildirRoot = null;
+        foreach (var (key, value) in root)
+        {
+            switch (key)
+            {
+                case "hostname": c.Smtp.HostName = Str(key, value); break;
+                case "data_dir": c.DataDirectory = Str(key, value); break;
+                case "smtp": ReadSmtp(Table(key, value), c); break;
+                case "limits": ReadLimits(Table(key, value), c); break;
+                case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
+                case "queue":
+                    foreach (var (k, v) in Table(key, value))
+                    {
+                        if (k == "retry_interval") c.RetryInterval = Seconds("queue." + k, v);
+                        else throw Unknown("queue." + k);
+                    }
+                    break;
+                case "log":
+                    foreach (var (k, v) in Table(key, value))
+                    {
+                        if (k == "level" && Enum.TryParse(Str("log.level", v), ignoreCase: true, out LogLevel level)) c.LogLevel = level;
+                        else if (k == "level") throw new FormatException("log.level must be one of trace, debug, information, warning, error, critical, none");
+                        else throw Unknown("log." + k);
+                    }
+                    break;
+                default: throw Unknown(key);
+            }
+        }
+        if (c.Local.Domains.Count == 0) c.Local.Domains.Add("localhost");
+        c.Local.MaildirRoot = maildirRoot ?? Path.Combine(c.DataDirectory, "mail");
+        try
+        {
+            c.Smtp.Limits.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new FormatException(e.Message, e);
+        }
+        return c;
+    }
+
+    private static void ReadSmtp(TomlTable t, PostboteConfiguration c)
+    {
+        foreach (var (k, v) in t)
+        {
+            string name = "smtp." + k;
+            switch (k)
+            {
+                case "listen": c.Smtp.Listen = Strings(name, v).Select(s => Endpoint(name, s)).ToList(); break;
+                case "trusted_networks": c.Smtp.TrustedNetworks = Strings(name, v).Select(s => Network(name, s)).ToList(); break;
+                case "vrfy": c.Smtp.Vrfy = Bool(name, v); break;
+                case "expn": c.Smtp.Expn = Bool(name, v); break;
+                case "pipelining": Toggle(c, SmtpExtensions.Pipelining, Bool(name, v)); break;
+                case "8bitmime": Toggle(c, SmtpExtensions.EightBitMime, Bool(name, v)); break;
+                case "smtputf8": Toggle(c, SmtpExtensions.SmtpUtf8, Bool(name, v)); break;
+                case "chunking": Toggle(c, SmtpExtensions.Chunking | SmtpExtensions.BinaryMime, Bool(name, v)); break;
+                case "dsn": Toggle(c, SmtpExtensions.Dsn, Bool(name, v)); break;
+                default: throw Unknown(name);
+            }
+        }
+    }
+
+    private static void Toggle(PostboteConfiguration c, SmtpExtensions e, bool on) =>
+        c.Smtp.Extensions = on ? c.Smtp.Extensions | e : c.Smtp.Extensions & ~e;
+
+    private static void ReadLimits(TomlTable t, PostboteConfiguration c)
+    {
+        var l = c.Smtp.Limits;
+        foreach (var (k, v) in t)
+        {
+            string name = "limits." + k;
+            switch (k)
+            {
+                case "message_size": l.MessageSize = Int(name, v, 1024, long.MaxValue); break;
+                case "recipients": l.RecipientsPerMessage = (int)Int(name, v, 1, 100_000); break;
+                case "idle_timeout": l.IdleTimeout = Seconds(name, v); break;
+                case "min_data_rate": l.MinDataRate = (int)Int(name, v, 0, int.MaxValue); break;
+                case "min_data_rate_grace": l.MinDataRateGracePeriod = Seconds(name, v); break;
+                case "max_connections": l.MaxConnections = (int)Int(name, v, 1, 1_000_000); break;
+                case "max_connections_per_ip": l.MaxConnectionsPerIp = (int)Int(name, v, 1, 1_000_000); break;
+                case "max_errors": l.MaxErrors = (int)Int(name, v, 1, 10_000); break;
+                case "shutdown_timeout": l.ShutdownTimeout = Seconds(name, v); break;
+                default: throw Unknown(name);
+            }
+        }
+    }
+
+    private static string? ReadLocal(TomlTable t, PostboteConfiguration c)
+    {
+        string? maildirRoot = null;
+        foreach (var (k, v) in t)
+        {
+            string name = "local." + k;
+            switch (k)
+            {
+                case "domains": c.Local.Domains = Strings(name, v).Select(d => d.TrimEnd('.').ToLowerInvariant()).ToList(); break;
+                case "mailboxes": c.Local.Mailboxes = Strings(name, v).Select(m => Address(name, m)).ToList(); break;
+                case "catch_all": c.Local.CatchAll = Address(name, Str(name, v)); break;
+                case "maildir_root": maildirRoot = Str(name, v); break;
+                case "aliases":
+                    var aliases = new Dictionary<string, IList<string>>(StringComparer.OrdinalIgnoreCase);
+                    foreach (var (alias, targets) in Table(name, v))
+                    {
+                        IList<string> list = targets is string one ? new List<string> { one } : Strings(name + "." + alias, targets);
+                        aliases[Address(name, alias)] = list.Select(a => Address(name + "." + alias, a)).ToList();
+                    }
+                    c.Local.Aliases = aliases;
+                    break;
+                default: throw Unknown(name);
+            }
+        }
+        return maildirRoot;
+    }
+
+    private static FormatException Unknown(string key) => new($"unknown setting '{key}' (see docs/configuration.md)");
+
+    private static string Str(string key, object? v) => v as string ?? throw new FormatException($"{key} must be a string");
+
+    private static bool Bool(string key, object? v) => v is bool b ? b : throw new FormatException($"{key} must be true or false");
+
+    private static long Int(string key, object? v, long min, long max)
+    {
+        if (v is not long n) throw new FormatException($"{key} must be an integer");
+        if (n < min || n > max) throw new FormatException($"{key} must be between {min} and {max}");
+        return n;
+    }
+
+    private static TimeSpan Seconds(string key, object? v) => v switch
+    {
+        long n when n >= 0 => TimeSpan.FromSeconds(n),
+        double d when d >= 0 => TimeSpan.FromSeconds(d),
+        _ => throw new FormatException($"{key} must be a non-negative number of seconds"),
+    };
+
+    private static TomlTable Table(string key, object? v) => v as TomlTable ?? throw new FormatException($"[{key}] must be a table");
+
+    private static IList<string> Strings(string key, object? v)
+    {
+        if (v is not TomlArray a) throw new FormatException($"{key} must be an array of strings");
+        return a.Select(x => x as string ?? throw new FormatException($"{key} must be an array of strings")).ToList();
+    }
+
+    private static string Address(string key, string s)
+    {
+        int at = s.LastIndexOf('@');
+        if (at <= 0 || at == s.Length - 1) throw new FormatException($"{key}: '{s}' is not an address user@domain");
+        return s[..at] + "@" + s[(at + 1)..].TrimEnd('.').ToLowerInvariant();
+    }
+
+    private static IPEndPoint Endpoint(string key, string s)
+    {
+        if (IPEndPoint.TryParse(s, out IPEndPoint? ep) && ep.Port != 0 || s.EndsWith(":0", StringComparison.Ordinal) && IPEndPoint.TryParse(s, out ep))
+            return ep!;
+        int colon = s.LastIndexOf(':');
+        if (colon > 0 && s[..colon] == "localhost" && int.TryParse(s[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int port))
+            return new IPEndPoint(IPAddress.Loopback, port);
+        throw new FormatException($"{key}: '{s}' is not address:port (e.g. 127.0.0.1:25 or [::1]:25)");
+    }
+
+    private static IPNetwork Network(string key, string s)
+    {
+        if (IPNetwork.TryParse(s, out IPNetwork n)) return n;
+        if (IPAddress.TryParse(s, out IPAddress? a)) return new IPNetwork(a, a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+        throw new FormatException($"{key}: '{s}' is not a network such as 192.0.2.0/24");
+    }
+}

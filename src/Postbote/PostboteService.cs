@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Postbote.Delivery;
+using Postbote.Host.Configuration;
+using Postbote.Queue;
+using Postbote.Security;
+using Postbote.Smtp;
+
+namespace Postbote.Host;
+
+/// <summary>
+/// The running mail server, composed in one place: spool, scheduler with the delivery router and the Maildir agent,
+/// inbound policy and the SMTP service. Starts them in dependency order (recovery before listening) and stops them in
+/// reverse (SMTP drains first, then deliveries finish).
+/// </summary>
+public sealed class PostboteService : IHostedService, IAsyncDisposable
+{
+    private readonly PostboteConfiguration _config;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _log;
+    private Spool? _spool;
+    private DurabilityBarrier? _maildirBarrier;
+    private QueueScheduler? _scheduler;
+    private SmtpServer? _smtp;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="loggers">Logger factory.</param>
+    public PostboteService(PostboteConfiguration config, ILoggerFactory loggers)
+    {
+        _config = config;
+        _loggers = loggers;
+        _log = loggers.CreateLogger("Postbote");
+    }
+
+    /// <summary>The SMTP service once started.</summary>
+    public SmtpServer? Smtp => _smtp;
+
+    /// <summary>Recovers the spool, starts deliveries, then opens the SMTP listeners.</summary>
+    /// <param name="cancellationToken">Cancels start-up.</param>
+    /// <returns>A task that completes when the server listens.</returns>
+    /// <exception cref="System.Net.Sockets.SocketException">A listener cannot be bound.</exception>
+    /// <exception cref="IOException">The data directory cannot be used.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var c = _config;
+        _log.LogInformation("configuration: {Source}; host name {HostName}; data in {DataDir}; local domains {Domains}; catch-all {CatchAll}; trusted networks {Trusted}; message size limit {Size} bytes",
+            c.Source, c.Smtp.HostName, Path.GetFullPath(c.DataDirectory), string.Join(", ", c.Local.Domains), c.Local.CatchAll ?? "(none)",
+            string.Join(", ", c.Smtp.TrustedNetworks), c.Smtp.Limits.MessageSize);
+        Directory.CreateDirectory(c.DataDirectory);
+        Directory.CreateDirectory(c.Local.MaildirRoot);
+        var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
+        _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
+        _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
+        var recipients = new LocalRecipients(c.Local);
+        var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
+        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>());
+        _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
+            _loggers.CreateLogger<QueueScheduler>());
+        await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
+        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients), _spool, _loggers, TimeProvider.System);
+        await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Drains SMTP sessions, then lets in-flight deliveries finish; the spool keeps the rest.</summary>
+    /// <param name="cancellationToken">Gives up waiting.</param>
+    /// <returns>A task that completes when stopped.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_scheduler is not null) await _scheduler.StopAsync(cancellationToken).ConfigureAwait(false);
+        _log.LogInformation("stopped");
+    }
+
+    /// <summary>Releases the listeners, spool and barriers.</summary>
+    /// <returns>A task that completes when released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
+        if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
+        _spool?.Dispose();
+        _maildirBarrier?.Dispose();
+    }
+}
