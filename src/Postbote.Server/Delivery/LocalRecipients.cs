@@ -32,6 +32,8 @@ public sealed class LocalRecipients : ILocalRecipients
     /// <summary>Builds the tables from the options.</summary>
     /// <param name="options">The <c>[local]</c> configuration.</param>
     /// <exception cref="ArgumentException">A mailbox, alias or catch-all is not <c>user@domain</c>.</exception>
+    /// <remarks>Addresses in the options may quote their local part (<c>"john doe"@example.com</c>); they are stored
+    /// unquoted and in lower case.</remarks>
     public LocalRecipients(LocalDeliveryOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -168,6 +170,8 @@ public sealed class LocalRecipients : ILocalRecipients
         string a = address.Trim();
         int at = a.LastIndexOf('@');
         if (at <= 0 || at == a.Length - 1) throw new ArgumentException($"'{address}' is not user@domain.", paramName);
-        return a[..at].ToLowerInvariant() + "@" + NormalizeDomain(a[(at + 1)..]);
+        string local = a[..at];
+        if (local.Length >= 2 && local[0] == '"') local = new Mailbox(local, "x").UnquotedLocalPart;
+        return local.ToLowerInvariant() + "@" + NormalizeDomain(a[(at + 1)..]);
     }
 }

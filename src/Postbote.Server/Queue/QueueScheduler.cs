@@ -67,7 +67,9 @@ public sealed class QueueScheduler : IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Cancels the recovery scan.</param>
     /// <returns>A task that completes when recovery is done and the delivery loops run.</returns>
-    /// <exception cref="InvalidOperationException">The scheduler was already started.</exception>
+    /// <remarks>Start the scheduler before anything can begin a message on the spool (before the SMTP listeners).</remarks>
+    /// <exception cref="InvalidOperationException">The scheduler was already started, or a message was already begun on
+    /// the spool.</exception>
     /// <exception cref="IOException">The spool directory cannot be read.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {

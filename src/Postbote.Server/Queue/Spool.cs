@@ -34,6 +34,8 @@ public sealed class Spool : IMessageSink, IDisposable
     private readonly Channel<SpoolEntry> _committed =
         Channel.CreateUnbounded<SpoolEntry>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private volatile bool _directoryReady;
+    private int _begun;
+    private int _recovering;
 
     /// <summary>Creates the spool. Nothing is touched on disk until the first write or <see cref="RecoverAsync"/>.</summary>
     /// <param name="options">Directories and sync mode.</param>
@@ -80,6 +82,7 @@ public sealed class Spool : IMessageSink, IDisposable
     {
         if (id.Value is null || !QueueId.IsValid(id.Value)) throw new ArgumentException("Not a queue ID.", nameof(id));
         cancellationToken.ThrowIfCancellationRequested();
+        Volatile.Write(ref _begun, 1);
         EnsureDirectory();
         return new ValueTask<IMessageWriter>(new SpoolWriter(this, id, GetBodyPath(id)));
     }
@@ -90,11 +93,19 @@ public sealed class Spool : IMessageSink, IDisposable
     /// deleted; entries that cannot be read, or whose body is missing or shorter than the envelope's size, are moved to
     /// <see cref="SpoolOptions.CorruptDirectory"/> and never retried.
     /// </summary>
+    /// <remarks>Run it once, before the first <see cref="BeginAsync"/>: a message being received has a body without an
+    /// envelope yet, which the scan would take for a leftover.</remarks>
     /// <param name="cancellationToken">Cancels the scan.</param>
     /// <returns>The number of entries handed to delivery.</returns>
     /// <exception cref="IOException">The spool directory cannot be read.</exception>
+    /// <exception cref="InvalidOperationException">A message was already begun on this spool, or recovery already ran.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public Task<int> RecoverAsync(CancellationToken cancellationToken) => Task.Run(() => Recover(cancellationToken), cancellationToken);
+    public Task<int> RecoverAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _begun) != 0) throw new InvalidOperationException("Recovery must run before the first message is begun.");
+        if (Interlocked.Exchange(ref _recovering, 1) != 0) throw new InvalidOperationException("Recovery already ran.");
+        return Task.Run(() => Recover(cancellationToken), cancellationToken);
+    }
 
     /// <summary>
     /// Lists the committed messages by reading their envelope files, in queue ID (arrival) order. Entries being written

@@ -1,0 +1,174 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Postbote.Core;
+using Postbote.Delivery;
+using Postbote.Queue;
+using Postbote.Tests.Queue;
+
+namespace Postbote.Tests.Delivery;
+
+public sealed class MaildirDeliveryAgentTests : IDisposable
+{
+    private static readonly byte[] Body = Encoding.ASCII.GetBytes("Received: from client\r\nSubject: test\r\n\r\nHello, world.\r\n");
+    private static readonly DateTimeOffset Received = new(2024, 3, 4, 5, 6, 7, TimeSpan.Zero);
+
+    private readonly TempDirectory _dir = new();
+    private readonly DurabilityBarrier _barrier;
+
+    public MaildirDeliveryAgentTests() => _barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.SyncFs);
+
+    public void Dispose()
+    {
+        _barrier.Dispose();
+        _dir.Dispose();
+    }
+
+    private MaildirDeliveryAgent Agent(string host = "mx1.example") =>
+        new(new LocalDeliveryOptions { MaildirRoot = _dir.Combine("mail") }, _barrier, NullLogger<MaildirDeliveryAgent>.Instance, host);
+
+    private DeliveryRequest Request(Mailbox? from, bool recovered, params string[] mailboxes)
+    {
+        string bodyPath = _dir.Combine("body.eml");
+        File.WriteAllBytes(bodyPath, Body);
+        var recipients = mailboxes.Select(m => new Recipient(new Mailbox(m[..m.LastIndexOf('@')], m[(m.LastIndexOf('@') + 1)..]))).ToArray();
+        var envelope = new Envelope(new QueueId("0123456789ABCDEF"), from, recipients, Received, Size: Body.Length);
+        return new DeliveryRequest(envelope, bodyPath, recipients, recovered);
+    }
+
+    private string[] NewFiles(string domain, string user) => Directory.GetFiles(_dir.Combine("mail", domain, user, "new"));
+
+    [Fact]
+    public async Task CopyIsReturnPathDeliveredToThenTheBodyBytes()
+    {
+        MaildirDeliveryAgent agent = Agent();
+        IReadOnlyList<RecipientResult> results = await agent.DeliverAsync(
+            Request(new Mailbox("sender", "example.org"), false, "alice@example.com"), CancellationToken.None);
+
+        RecipientResult r = Assert.Single(results);
+        Assert.Equal(DeliveryOutcome.Delivered, r.Outcome);
+        Assert.Equal("250 2.0.0 delivered to maildir", r.ReplyText);
+        string file = Assert.Single(NewFiles("example.com", "alice"));
+        byte[] expected = [.. "Return-Path: <sender@example.org>\r\nDelivered-To: alice@example.com\r\n"u8, .. Body];
+        Assert.Equal(expected, File.ReadAllBytes(file));
+        Assert.Empty(Directory.GetFiles(_dir.Combine("mail", "example.com", "alice", "tmp")));
+        Assert.True(Directory.Exists(_dir.Combine("mail", "example.com", "alice", "cur")));
+    }
+
+    [Fact]
+    public async Task NullReversePathIsWrittenAsEmptyAngleBrackets()
+    {
+        await Agent().DeliverAsync(Request(null, false, "alice@example.com"), CancellationToken.None);
+        byte[] expected = [.. "Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8, .. Body];
+        Assert.Equal(expected, File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice"))));
+    }
+
+    [Fact]
+    public void FileNameIsDeterministicAndEscapesTheHost()
+    {
+        MaildirDeliveryAgent agent = Agent("mx/1:25");
+        Envelope envelope = Request(null, false, "alice@example.com").Envelope;
+        uint hash = Crc32C.Compute("alice@example.com"u8);
+        string expected = $"{Received.ToUnixTimeSeconds()}.Q0123456789ABCDEFM{hash:X8}.mx\\0571\\07225";
+        Assert.Equal("1709528767.Q0123456789ABCDEFM" + hash.ToString("X8", System.Globalization.CultureInfo.InvariantCulture) + ".mx\\0571\\07225", expected);
+        Assert.Equal(expected, agent.GetFileName(envelope, "alice@example.com"));
+        Assert.NotEqual(agent.GetFileName(envelope, "alice@example.com"), agent.GetFileName(envelope, "bob@example.com"));
+    }
+
+    [Fact]
+    public async Task RecoveredRedeliveryDoesNotDuplicate()
+    {
+        MaildirDeliveryAgent agent = Agent();
+        DeliveryRequest first = Request(new Mailbox("s", "example.org"), false, "alice@example.com");
+        await agent.DeliverAsync(first, CancellationToken.None);
+        string file = Assert.Single(NewFiles("example.com", "alice"));
+
+        IReadOnlyList<RecipientResult> again = await agent.DeliverAsync(first with { IsRecovered = true }, CancellationToken.None);
+        Assert.Equal(DeliveryOutcome.Delivered, Assert.Single(again).Outcome);
+        Assert.Equal("250 2.0.0 already delivered to maildir", again[0].ReplyText);
+        Assert.Equal(file, Assert.Single(NewFiles("example.com", "alice")));
+
+        // A reader moved it to cur/ with flags: still recognised.
+        string cur = _dir.Combine("mail", "example.com", "alice", "cur", Path.GetFileName(file) + ":2,S");
+        File.Move(file, cur);
+        await agent.DeliverAsync(first with { IsRecovered = true }, CancellationToken.None);
+        Assert.Empty(NewFiles("example.com", "alice"));
+        Assert.Single(Directory.GetFiles(_dir.Combine("mail", "example.com", "alice", "cur")));
+    }
+
+    [Fact]
+    public async Task SameMailboxTwiceGetsOneCopyAndOthersTheirOwn()
+    {
+        IReadOnlyList<RecipientResult> results = await Agent().DeliverAsync(
+            Request(new Mailbox("s", "example.org"), false, "alice@example.com", "ALICE@example.com", "bob@example.net"),
+            CancellationToken.None);
+        Assert.Equal(3, results.Count);
+        Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
+        string alice = Assert.Single(NewFiles("example.com", "alice"));
+        string bob = Assert.Single(NewFiles("example.net", "bob"));
+        Assert.EndsWith("Delivered-To: bob@example.net\r\n" + Encoding.ASCII.GetString(Body), File.ReadAllText(bob), StringComparison.Ordinal);
+        Assert.StartsWith("Return-Path: <s@example.org>\r\nDelivered-To: alice@example.com\r\n", File.ReadAllText(alice), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LargeBodyIsCopiedExactly()
+    {
+        var big = new byte[1_000_003];
+        new Random(42).NextBytes(big);
+        string bodyPath = _dir.Combine("big.eml");
+        File.WriteAllBytes(bodyPath, big);
+        var rcpt = new Recipient(new Mailbox("alice", "example.com"));
+        var envelope = new Envelope(new QueueId("0123456789ABCDEF"), null, [rcpt], Received, Size: big.Length);
+        await Agent().DeliverAsync(new DeliveryRequest(envelope, bodyPath, [rcpt], false), CancellationToken.None);
+        byte[] copy = File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice")));
+        byte[] head = "Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8.ToArray();
+        Assert.Equal(head.Length + big.Length, copy.Length);
+        Assert.Equal(head, copy.AsSpan(0, head.Length).ToArray());
+        Assert.True(copy.AsSpan(head.Length).SequenceEqual(big));
+    }
+
+    [Theory]
+    [InlineData("..", "example.com")]
+    [InlineData("a/b", "example.com")]
+    [InlineData("alice", "..")]
+    public async Task UnsafeMailboxNamesFailPermanently(string user, string domain)
+    {
+        var rcpt = new Recipient(new Mailbox(user, domain));
+        string bodyPath = _dir.Combine("b.eml");
+        File.WriteAllBytes(bodyPath, Body);
+        var envelope = new Envelope(new QueueId("0123456789ABCDEF"), null, [rcpt], Received, Size: Body.Length);
+        IReadOnlyList<RecipientResult> results = await Agent().DeliverAsync(new DeliveryRequest(envelope, bodyPath, [rcpt], false), CancellationToken.None);
+        Assert.Equal(DeliveryOutcome.PermanentFailure, Assert.Single(results).Outcome);
+        Assert.False(Directory.Exists(_dir.Combine("mail")) && Directory.EnumerateFiles(_dir.Combine("mail"), "*", SearchOption.AllDirectories).Any());
+    }
+
+    [Fact]
+    public async Task MissingBodyIsATemporaryFailure()
+    {
+        DeliveryRequest request = Request(null, false, "alice@example.com");
+        File.Delete(request.BodyPath);
+        IReadOnlyList<RecipientResult> results = await Agent().DeliverAsync(request, CancellationToken.None);
+        Assert.Equal(DeliveryOutcome.TemporaryFailure, Assert.Single(results).Outcome);
+        Assert.Empty(NewFiles("example.com", "alice"));
+        Assert.Empty(Directory.GetFiles(_dir.Combine("mail", "example.com", "alice", "tmp")));
+    }
+
+    [Fact]
+    public async Task ConcurrentDeliveriesAllLandWithAtMostTwoSyncRoundsEach()
+    {
+        MaildirDeliveryAgent agent = Agent();
+        string bodyPath = _dir.Combine("body.eml");
+        File.WriteAllBytes(bodyPath, Body);
+        Task[] tasks = Enumerable.Range(0, 100).Select(i => Task.Run(async () =>
+        {
+            var rcpt = new Recipient(new Mailbox("u" + (i % 10), "example.com"));
+            var id = new QueueId(i.ToString("D16", System.Globalization.CultureInfo.InvariantCulture));
+            var envelope = new Envelope(id, null, [rcpt], Received, Size: Body.Length);
+            IReadOnlyList<RecipientResult> r = await agent.DeliverAsync(new DeliveryRequest(envelope, bodyPath, [rcpt], false), CancellationToken.None);
+            Assert.Equal(DeliveryOutcome.Delivered, r[0].Outcome);
+        })).ToArray();
+        await Task.WhenAll(tasks);
+        for (int u = 0; u < 10; u++) Assert.Equal(10, NewFiles("example.com", "u" + u).Length);
+        // At most one round for the data and one for the renames per delivery; fewer when deliveries overlap.
+        Assert.InRange(_barrier.Rounds, 2, 200);
+    }
+}

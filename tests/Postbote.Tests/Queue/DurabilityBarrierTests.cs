@@ -1,0 +1,42 @@
+using Postbote.Queue;
+
+namespace Postbote.Tests.Queue;
+
+public sealed class DurabilityBarrierTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(SpoolSyncMode.SyncFs)]
+    [InlineData(SpoolSyncMode.FsyncEachFile)]
+    public async Task RequestsArrivingDuringARoundShareTheNextOne(SpoolSyncMode mode)
+    {
+        using var barrier = new DurabilityBarrier(_dir.Path, mode);
+        string[] dirs = [_dir.Path];
+        var tasks = new Task[1000];
+        for (int i = 0; i < tasks.Length; i++) tasks[i] = barrier.SyncAsync(dirs, CancellationToken.None);
+        await Task.WhenAll(tasks);
+        Assert.InRange(barrier.Rounds, 1, 999);
+    }
+
+    [Fact]
+    public async Task FailedDirectorySyncFailsOnlyItsWaiters()
+    {
+        using var barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.FsyncEachFile);
+        Task bad = barrier.SyncAsync([_dir.Combine("does-not-exist")], CancellationToken.None);
+        Task good = barrier.SyncAsync([_dir.Path], CancellationToken.None);
+        await Assert.ThrowsAsync<IOException>(() => bad);
+        await good;
+    }
+
+    [Fact]
+    public async Task DisposedBarrierRefusesNewRequests()
+    {
+        var barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.SyncFs);
+        await barrier.SyncAsync(null, CancellationToken.None);
+        barrier.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => { _ = barrier.SyncAsync(null, CancellationToken.None); });
+    }
+}
