@@ -1,9 +1,13 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using System.Runtime.InteropServices;
 using Postbote.Delivery;
+using Postbote.Net;
 using Postbote.Host.Configuration;
 using Postbote.Queue;
 using Postbote.Security;
+using Postbote.Security.Sasl;
+using Postbote.Security.Users;
 using Postbote.Smtp;
 
 namespace Postbote.Host;
@@ -22,6 +26,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private DurabilityBarrier? _maildirBarrier;
     private QueueScheduler? _scheduler;
     private SmtpServer? _smtp;
+    private TlsCertificateProvider? _tls;
+    private PosixSignalRegistration? _sighup;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -58,7 +64,32 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
             _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients), _spool, _loggers, TimeProvider.System);
+        if (c.TlsEnabled)
+        {
+            _tls = new TlsCertificateProvider(c.TlsCertificatePath, c.TlsKeyPath, c.Smtp.HostName,
+                createSelfSigned: c.TlsCertificate is null, _loggers.CreateLogger<TlsCertificateProvider>());
+            // SIGHUP reloads the certificate; open sessions keep theirs (the default action, ending the process, is cancelled).
+            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+            {
+                ctx.Cancel = true;
+                _tls.Reload();
+            });
+        }
+        IUserStore? users = null;
+        SmtpAuthentication? auth = null;
+        if (c.AuthEnabled)
+        {
+            users = new FileUserStore(c.DataDirectory, _loggers.CreateLogger<FileUserStore>());
+            var limiter = new AuthFailureLimiter(new AuthFailureLimiterOptions
+            {
+                MaxFailures = c.AuthMaxFailures,
+                Window = c.AuthFailureWindow,
+                BlockTime = c.AuthBlockTime,
+            }, TimeProvider.System, _loggers.CreateLogger<AuthFailureLimiter>());
+            auth = new SmtpAuthentication(new SaslMechanisms(users, ScramServerSecret.LoadOrCreate(c.DataDirectory)), limiter);
+            _log.LogInformation("SMTP AUTH enabled with {Users} user(s) from {File}", users.List().Count, c.UsersFile);
+        }
+        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), _spool, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -76,6 +107,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     /// <returns>A task that completes when released.</returns>
     public async ValueTask DisposeAsync()
     {
+        _sighup?.Dispose();
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         _spool?.Dispose();

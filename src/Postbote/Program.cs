@@ -17,6 +17,9 @@ internal static class Cli
     private const string Usage = """
         usage: postbote serve [--config FILE]        run the mail server (without --config: embedded defaults)
                postbote queue list [--config FILE]   list queued messages: ID, age, size, sender, recipients, status
+               postbote user add NAME [--address ADDR]... [--any-sender] [--config FILE]
+               postbote user passwd NAME | user remove NAME | user list [--config FILE]
+                                                    manage SMTP AUTH users; the password is read from the terminal or stdin
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -44,6 +47,7 @@ internal static class Cli
         {
             ["serve"] => await ServeAsync(config).ConfigureAwait(false),
             ["queue", "list"] => QueueList(config),
+            ["user", ..] => UserCommands.Run(rest.Skip(1).ToList(), config.DataDirectory, Console.In, Console.Out, Console.Error),
             ["help"] or ["--help"] or ["-h"] => Help(),
             _ => Fail(Usage),
         };

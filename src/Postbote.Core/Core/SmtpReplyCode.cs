@@ -50,6 +50,8 @@ public enum SmtpReplyCode
     ParameterNotImplemented = 504,
     /// <summary>530 Authentication required (RFC 4954 §6); also "Must issue a STARTTLS command first" (RFC 3207 §4).</summary>
     AuthenticationRequired = 530,
+    /// <summary>538 Encryption required for requested authentication mechanism (RFC 4954 §6).</summary>
+    EncryptionRequired = 538,
     /// <summary>535 Authentication credentials invalid (RFC 4954 §6).</summary>
     AuthenticationInvalid = 535,
     /// <summary>550 Requested action not taken: mailbox unavailable, or policy refusal (RFC 5321 §4.2.3).</summary>

@@ -29,4 +29,14 @@ public interface IInboundPolicy
     /// <returns>The decision.</returns>
     ValueTask<PolicyDecision> CheckRecipientAsync(SessionInfo session, Mailbox? reversePath, Mailbox recipient,
         CancellationToken cancellationToken);
+
+    /// <summary>Decides on a received message of an authenticated session before it is committed (the From: header
+    /// binding of submission, RFC 6409 §8.1).</summary>
+    /// <param name="session">The session.</param>
+    /// <param name="reversePath">The reverse-path, <c>null</c> for <c>&lt;&gt;</c>.</param>
+    /// <param name="headerSection">The message's header section as received (at most 64 KiB), up to the empty line.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The decision; a refusal discards the message.</returns>
+    ValueTask<PolicyDecision> CheckMessageAsync(SessionInfo session, Mailbox? reversePath, ReadOnlyMemory<byte> headerSection,
+        CancellationToken cancellationToken);
 }

@@ -8,5 +8,6 @@ namespace Postbote.Security;
 /// <param name="Local">The listener's address and port.</param>
 /// <param name="IsTrustedNetwork">Whether the client's address is in the trusted networks (may relay).</param>
 /// <param name="AuthenticatedUser">The SMTP AUTH identity, or <c>null</c>.</param>
+/// <param name="IsTls">Whether the session runs over TLS (STARTTLS or implicit).</param>
 public sealed record SessionInfo(string SessionId, IPEndPoint Remote, IPEndPoint Local, bool IsTrustedNetwork,
-    string? AuthenticatedUser = null);
+    string? AuthenticatedUser = null, bool IsTls = false);

@@ -19,7 +19,7 @@ public sealed class SmtpServer : IAsyncDisposable
 {
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _log;
-    private readonly List<Socket> _listeners = new();
+    private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = new();
     private readonly List<Task> _acceptLoops = new();
     private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
     private readonly ConcurrentDictionary<Task, byte> _sessions = new();
@@ -33,9 +33,17 @@ public sealed class SmtpServer : IAsyncDisposable
     /// <param name="sink">The spool.</param>
     /// <param name="loggers">Logger factory.</param>
     /// <param name="time">The clock for timeouts and timestamps.</param>
+    /// <param name="tls">The TLS certificate for STARTTLS and implicit TLS, or <c>null</c> for none.</param>
+    /// <param name="authentication">SASL mechanisms and failure limiter for AUTH, or <c>null</c> for no AUTH.</param>
     /// <exception cref="ArgumentOutOfRangeException">A limit in <paramref name="options"/> is out of range.</exception>
-    public SmtpServer(SmtpServerOptions options, IInboundPolicy policy, IMessageSink sink, ILoggerFactory loggers, TimeProvider time)
+    /// <exception cref="ArgumentException">An implicit-TLS listener is configured without <paramref name="tls"/>.</exception>
+    public SmtpServer(SmtpServerOptions options, IInboundPolicy policy, IMessageSink sink, ILoggerFactory loggers, TimeProvider time,
+        TlsCertificateProvider? tls = null, SmtpAuthentication? authentication = null)
     {
+        if (tls is null && options.Listeners.Any(l => l.ImplicitTls))
+            throw new ArgumentException("an implicit-TLS (submissions) listener needs a TLS certificate", nameof(tls));
+        Tls = tls;
+        Authentication = authentication;
         options.Limits.Validate();
         Options = options;
         Policy = policy;
@@ -53,9 +61,12 @@ public sealed class SmtpServer : IAsyncDisposable
     internal TimeProvider Time { get; }
     internal Heartbeat Heartbeat { get; }
     internal SmtpReply EhloReply { get; }
+    internal TlsCertificateProvider? Tls { get; }
+    internal SmtpAuthentication? Authentication { get; }
 
-    /// <summary>The endpoints actually bound (with the real port when 0 was configured).</summary>
-    public IReadOnlyList<IPEndPoint> BoundEndpoints => _listeners.Select(l => (IPEndPoint)l.LocalEndPoint!).ToList();
+    /// <summary>The endpoints actually bound (with the real port when 0 was configured), in the order of
+    /// <see cref="SmtpServerOptions.Listeners"/>.</summary>
+    public IReadOnlyList<IPEndPoint> BoundEndpoints => _listeners.Select(l => (IPEndPoint)l.Socket.LocalEndPoint!).ToList();
 
     /// <summary>The number of open connections.</summary>
     public int ConnectionCount => Volatile.Read(ref _connections);
@@ -84,8 +95,9 @@ public sealed class SmtpServer : IAsyncDisposable
     /// <exception cref="SocketException">An endpoint cannot be bound (in use, no permission).</exception>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (IPEndPoint ep in Options.Listen)
+        foreach (ListenerOptions listener in Options.Listeners)
         {
+            IPEndPoint ep = listener.EndPoint;
             var socket = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
@@ -99,14 +111,15 @@ public sealed class SmtpServer : IAsyncDisposable
                 socket.Dispose();
                 throw;
             }
-            _listeners.Add(socket);
-            _log.LogInformation("listening on {Endpoint}", socket.LocalEndPoint);
-            _acceptLoops.Add(AcceptLoopAsync(socket));
+            _listeners.Add((socket, listener));
+            _log.LogInformation("listening on {Endpoint} ({Kind}{Tls})", socket.LocalEndPoint, listener.Kind,
+                Tls is null ? ", no TLS" : listener.ImplicitTls ? ", implicit TLS" : ", STARTTLS");
+            _acceptLoops.Add(AcceptLoopAsync(socket, listener));
         }
         return Task.CompletedTask;
     }
 
-    private async Task AcceptLoopAsync(Socket listener)
+    private async Task AcceptLoopAsync(Socket listener, ListenerOptions options)
     {
         while (!_stopping.IsCancellationRequested)
         {
@@ -122,14 +135,14 @@ public sealed class SmtpServer : IAsyncDisposable
                 _log.LogWarning("accept failed: {Error}", e.SocketErrorCode);
                 continue;
             }
-            Task t = Task.Run(() => ServeAsync(client));
+            Task t = Task.Run(() => ServeAsync(client, options));
             _sessions.TryAdd(t, 0);
             _ = t.ContinueWith(static (done, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(done, out _), _sessions,
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(Socket client, ListenerOptions listener)
     {
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var local = (IPEndPoint)client.LocalEndPoint!;
@@ -148,13 +161,13 @@ public sealed class SmtpServer : IAsyncDisposable
                     ? new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.Congestion, Options.HostName + " Error: too many connections")
                     : new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.TemporarySecurity, Options.HostName + $" Error: too many connections from {ip}");
                 _log.LogWarning("refusing {Client}: {Connections} connections, {FromIp} from this address", remote, total, fromIp);
-                byte[] bytes = System.Text.Encoding.ASCII.GetBytes(refusal.ToString());
-                await stream.WriteAsync(bytes).ConfigureAwait(false);
+                // On an implicit-TLS port a clear-text reply would be garbage to the client: close without one.
+                if (!listener.ImplicitTls) await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(refusal.ToString())).ConfigureAwait(false);
                 return;
             }
             _log.LogInformation("connect from {Client}", remote);
             var info = new SessionInfo(id, remote, local, Options.IsTrusted(ip));
-            var session = new SmtpSession(this, stream, info, _log);
+            var session = new SmtpSession(this, listener, stream, info, _log);
             await session.RunAsync(_stopping.Token).ConfigureAwait(false);
             _log.LogInformation("disconnect from {Client}", remote);
         }
@@ -186,7 +199,7 @@ public sealed class SmtpServer : IAsyncDisposable
     {
         if (_stopping.IsCancellationRequested) return;
         _stopping.Cancel();
-        foreach (Socket l in _listeners) l.Dispose();
+        foreach (var l in _listeners) l.Socket.Dispose();
         try { await Task.WhenAll(_acceptLoops).ConfigureAwait(false); } catch (OperationCanceledException) { }
         Task all = Task.WhenAll(_sessions.Keys);
         Task limit = Task.Delay(Options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5), Time, cancellationToken);

@@ -9,8 +9,8 @@ public sealed class SmtpServerOptions
     /// <summary>The host name in the greeting, the EHLO reply and Received headers. Defaults to the machine's name.</summary>
     public string HostName { get; set; } = Dns.GetHostName();
 
-    /// <summary>The endpoints to listen on. Defaults to 127.0.0.1:2525.</summary>
-    public IList<IPEndPoint> Listen { get; set; } = new List<IPEndPoint> { new(IPAddress.Loopback, 2525) };
+    /// <summary>The listeners. Defaults to one MX listener on 127.0.0.1:2525.</summary>
+    public IList<ListenerOptions> Listeners { get; set; } = new List<ListenerOptions> { new(new IPEndPoint(IPAddress.Loopback, 2525)) };
 
     /// <summary>The extensions EHLO advertises and the session honours. Defaults to <see cref="SmtpExtensions.Default"/>.</summary>
     public SmtpExtensions Extensions { get; set; } = SmtpExtensions.Default;

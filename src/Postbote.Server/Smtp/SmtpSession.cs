@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
@@ -9,6 +11,7 @@ using Postbote.Net;
 using Postbote.Protocol.Smtp;
 using Postbote.Queue;
 using Postbote.Security;
+using Postbote.Security.Sasl;
 
 namespace Postbote.Smtp;
 
@@ -23,19 +26,28 @@ internal sealed class SmtpSession : ITimeoutTarget
 {
     /// <summary>The most octets of one command line the session buffers; longer lines are drained (AUTH's 12,288 of
     /// RFC 4954 §4 will need more).</summary>
-    internal const int MaxPhysicalLine = 2048;
+    internal const int MaxPhysicalLine = 12288 + 2;
 
-    private enum Mode : byte { Command, DiscardLine, Data, Bdat }
+    /// <summary>The longest SASL line, 12,288 octets without CRLF (RFC 4954 §4).</summary>
+    private const int MaxSaslLine = 12288;
+
+    private enum Mode : byte { Command, DiscardLine, Data, Bdat, Auth }
 
     private readonly SmtpServer _server;
     private readonly SmtpServerOptions _options;
     private readonly SmtpServerLimits _limits;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
-    private readonly SessionInfo _info;
-    private readonly Stream _stream;
-    private readonly PipeReader _reader;
-    private readonly PipeWriter _writer;
+    private readonly ListenerOptions _listener;
+    private SessionInfo _info;
+    private Stream _stream;
+    private PipeReader _reader;
+    private PipeWriter _writer;
+    private SslStream? _tls;
+    private bool _startTlsPending;
+    private ISaslExchange? _sasl;
+    private bool _saslFinal;
+    private string? _saslUser;
 
     private Mode _mode;
     private bool _closing;
@@ -70,19 +82,25 @@ internal sealed class SmtpSession : ITimeoutTarget
     private SmtpReply? _bdatFailure;
     private long _messageBytes;
     private ArrayBufferWriter<byte>? _bodyBuffer;
+    private ArrayBufferWriter<byte>? _headerCapture;
+    private bool _headerComplete;
 
-    public SmtpSession(SmtpServer server, Stream stream, SessionInfo info, ILogger log)
+    public SmtpSession(SmtpServer server, ListenerOptions listener, Stream stream, SessionInfo info, ILogger log)
     {
         _server = server;
+        _listener = listener;
         _options = server.Options;
         _limits = _options.Limits;
         _time = server.Time;
         _info = info;
         _log = log;
         _stream = stream;
-        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
-        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 512, leaveOpen: true));
+        (_reader, _writer) = CreatePipes(stream);
     }
+
+    private static (PipeReader, PipeWriter) CreatePipes(Stream stream) => (
+        PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true)),
+        PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 512, leaveOpen: true)));
 
     /// <summary>The session's identity and client.</summary>
     public SessionInfo Info => _info;
@@ -107,9 +125,15 @@ internal sealed class SmtpSession : ITimeoutTarget
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
+            if (_listener.ImplicitTls && !await HandshakeAsync().ConfigureAwait(false)) return;
             Reply(new SmtpReply(SmtpReplyCode.ServiceReady, null, _options.HostName + " ESMTP"));
             while (!_closing)
             {
+                if (_startTlsPending)
+                {
+                    _startTlsPending = false;
+                    if (!await SwitchToTlsAsync().ConfigureAwait(false)) break;
+                }
                 if (shutdown.IsCancellationRequested && _mode is Mode.Command or Mode.DiscardLine)
                 {
                     Reply(new SmtpReply(SmtpReplyCode.ServiceNotAvailable, new EnhancedStatusCode(4, 3, 2), _options.HostName + " Service shutting down, closing transmission channel"));
@@ -141,7 +165,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             }
             if (_unflushed) await FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or AuthenticationException)
         {
             _log.LogInformation("connection lost: {Error}", e.Message);
         }
@@ -151,6 +175,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             await AbortMessageAsync().ConfigureAwait(false);
             await _reader.CompleteAsync().ConfigureAwait(false);
             await _writer.CompleteAsync().ConfigureAwait(false);
+            if (_tls is not null) await _tls.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -193,6 +218,23 @@ internal sealed class SmtpSession : ITimeoutTarget
                     {
                         ArrayPool<byte>.Shared.Return(rented);
                     }
+                    // RFC 3207 §4.2 / CVE-2011-0411: whatever the client sent after STARTTLS in clear is discarded.
+                    if (_startTlsPending) return buffer.End;
+                    continue;
+                }
+                case Mode.Auth:
+                {
+                    SequencePosition? lf = buffer.PositionOf((byte)'\n');
+                    if (lf is null)
+                    {
+                        if (buffer.Length > MaxPhysicalLine) { _mode = Mode.DiscardLine; return buffer.End; }
+                        return buffer.Start;
+                    }
+                    ReadOnlySequence<byte> line = buffer.Slice(0, lf.Value);
+                    buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    byte[] text = line.ToArray();
+                    int n = text.Length > 0 && text[^1] == '\r' ? text.Length - 1 : text.Length;
+                    await AuthResponseAsync(text.AsMemory(0, n)).ConfigureAwait(false);
                     continue;
                 }
                 case Mode.DiscardLine:
@@ -201,7 +243,12 @@ internal sealed class SmtpSession : ITimeoutTarget
                     if (lf is null) return buffer.End;
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
                     _mode = Mode.Command;
-                    Reply(SmtpReply.LineTooLong);
+                    if (_sasl is not null)
+                    {
+                        EndSasl();
+                        Reply(new SmtpReply(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long"));
+                    }
+                    else Reply(SmtpReply.LineTooLong);
                     continue;
                 }
                 case Mode.Data:
@@ -256,11 +303,19 @@ internal sealed class SmtpSession : ITimeoutTarget
         {
             SmtpVerb.Mail => _limits.CommandLineLength + 26 + 100 + 500,
             SmtpVerb.Rcpt => _limits.CommandLineLength + 500,
+            SmtpVerb.Auth => MaxSaslLine + 32,
             _ => _limits.CommandLineLength,
         };
         if (length + 2 > limit)
         {
-            Reply(SmtpReply.LineTooLong);
+            Reply(verb == SmtpVerb.Auth
+                ? new SmtpReply(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long")
+                : SmtpReply.LineTooLong);
+            return default;
+        }
+        if (TlsRequired && _tls is null && verb is not (SmtpVerb.Ehlo or SmtpVerb.Helo or SmtpVerb.StartTls or SmtpVerb.Noop or SmtpVerb.Rset or SmtpVerb.Quit or SmtpVerb.Unknown))
+        {
+            Reply(new SmtpReply(SmtpReplyCode.AuthenticationRequired, EnhancedStatusCode.TemporarySecurity with { Class = 5 }, "Must issue a STARTTLS command first"));
             return default;
         }
         switch (verb)
@@ -314,9 +369,10 @@ internal sealed class SmtpSession : ITimeoutTarget
                     "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; see RFC 5321"));
                 return default;
             case SmtpVerb.StartTls:
-            case SmtpVerb.Auth:
-                Reply(NotImplemented);
+                StartTls(args);
                 return default;
+            case SmtpVerb.Auth:
+                return AuthAsync(args);
             default:
                 Reply(SmtpReply.UnknownCommand);
                 return default;
@@ -345,7 +401,257 @@ internal sealed class SmtpSession : ITimeoutTarget
             Reply(new SmtpReply(SmtpReplyCode.Ok, null, _options.HostName));
             return;
         }
-        Reply(_server.EhloReply);
+        Reply(EhloReply());
+    }
+
+    /// <summary>Whether this session needs TLS before mail commands: the listener says so, or it is a submission
+    /// listener with TLS set up and no plaintext AUTH allowed (RFC 8314 §3).</summary>
+    private bool TlsRequired => _server.Tls is not null
+        && (_listener.RequireTls || (_listener.RequiresAuth && !_listener.AllowPlaintextAuth));
+
+    private bool StartTlsOffered => _server.Tls is not null && _tls is null && !_listener.ImplicitTls;
+
+    /// <summary>The mechanisms this session may use now: none before TLS unless the listener allows plaintext AUTH
+    /// (RFC 4954 §4: PLAIN and LOGIN need a protected channel), -PLUS ones only with channel-binding data.</summary>
+    private IEnumerable<ISaslMechanism> AvailableMechanisms()
+    {
+        if (_server.Authentication is not { } auth) yield break;
+        if (_tls is null && !_listener.AllowPlaintextAuth) yield break;
+        SaslContext context = SaslContextNow();
+        foreach (ISaslMechanism m in auth.Mechanisms)
+            if (m.IsAvailable(context)) yield return m;
+    }
+
+    private SmtpReply EhloReply()
+    {
+        SmtpReply basic = _server.EhloReply;
+        bool startTls = StartTlsOffered;
+        string mechanisms = _saslUser is null ? string.Join(' ', AvailableMechanisms().Select(m => m.Name)) : "";
+        if (!startTls && mechanisms.Length == 0) return basic;
+        var lines = new List<string>(basic.Lines);
+        if (startTls) lines.Add("STARTTLS");
+        if (mechanisms.Length > 0) lines.Add("AUTH " + mechanisms);
+        return basic with { Lines = lines };
+    }
+
+    private SaslContext SaslContextNow()
+    {
+        var bindings = new Dictionary<string, byte[]>();
+        if (_tls is not null && _server.Tls is { } tls)
+        {
+            bindings["tls-server-end-point"] = tls.EndPointBinding;
+            using var unique = _tls.TransportContext?.GetChannelBinding(System.Security.Authentication.ExtendedProtection.ChannelBindingKind.Unique);
+            if (unique is not null && !unique.IsInvalid && unique.Size > 0 && _tls.SslProtocol != System.Security.Authentication.SslProtocols.Tls13)
+            {
+                byte[] data = new byte[unique.Size];
+                System.Runtime.InteropServices.Marshal.Copy(unique.DangerousGetHandle(), data, 0, data.Length);
+                bindings["tls-unique"] = data;
+            }
+        }
+        return new SaslContext(_info.Remote.Address, _tls is not null, bindings);
+    }
+
+    // ---- STARTTLS (RFC 3207) ------------------------------------------------------------------------------------
+
+    private void StartTls(ReadOnlySpan<byte> args)
+    {
+        if (_server.Tls is null || _listener.ImplicitTls) { Reply(NotImplemented); return; }
+        if (_tls is not null) { Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: TLS already active")); return; }
+        if (!args.IsEmpty) { Reply(Syntax("Syntax: STARTTLS")); return; }
+        if (_hasMail || _bdatActive) { Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: STARTTLS inside a mail transaction")); return; }
+        Reply(new SmtpReply(SmtpReplyCode.ServiceReady, EnhancedStatusCode.Success, "Ready to start TLS"));
+        _startTlsPending = true;
+    }
+
+    /// <summary>Flushes the 220, drops the clear-text pipes and anything buffered in them, runs the handshake, and
+    /// forgets everything the client said before (RFC 3207 §4.2: "the server MUST discard any knowledge obtained from
+    /// the client, such as the argument to the EHLO command").</summary>
+    private async ValueTask<bool> SwitchToTlsAsync()
+    {
+        if (!await FlushAsync().ConfigureAwait(false)) return false;
+        await _reader.CompleteAsync().ConfigureAwait(false);
+        await _writer.CompleteAsync().ConfigureAwait(false);
+        ResetTransaction();
+        _helo = null;
+        _esmtp = false;
+        return await HandshakeAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> HandshakeAsync()
+    {
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
+        using var timeout = new CancellationTokenSource(_limits.IdleTimeout < TimeSpan.FromSeconds(60) ? _limits.IdleTimeout : TimeSpan.FromSeconds(60));
+        try
+        {
+            await tls.AuthenticateAsServerAsync(_server.Tls!.ServerOptions, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or System.ComponentModel.Win32Exception)
+        {
+            _log.LogInformation("TLS handshake failed: {Error}", e.Message);
+            await tls.DisposeAsync().ConfigureAwait(false);
+            _closing = true;
+            return false;
+        }
+        _tls = tls;
+        _stream = tls;
+        (_reader, _writer) = CreatePipes(tls);
+        _info = _info with { IsTls = true };
+        _log.LogInformation("TLS established: {Protocol} {Cipher}", tls.SslProtocol, tls.NegotiatedCipherSuite);
+        _deadline = _time.GetTimestamp() + ToTicks(_limits.IdleTimeout);
+        return true;
+    }
+
+    // ---- AUTH (RFC 4954) ----------------------------------------------------------------------------------------
+
+    private ValueTask AuthAsync(ReadOnlySpan<byte> args)
+    {
+        if (_server.Authentication is not { } auth || !_esmtp)
+        {
+            Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: authentication not enabled"));
+            return default;
+        }
+        if (_saslUser is not null) { Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: already authenticated")); return default; }
+        if (_hasMail || _bdatActive) { Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: AUTH not allowed during a mail transaction")); return default; }
+        int sp = args.IndexOf((byte)' ');
+        string name = Encoding.ASCII.GetString(sp < 0 ? args : args[..sp]);
+        ReadOnlySpan<byte> initial = sp < 0 ? default : SmtpCommandParser.TrimSpaces(args[(sp + 1)..]);
+        if (name.Length == 0) { Reply(Syntax("Syntax: AUTH mechanism [initial-response]")); return default; }
+        ISaslMechanism? mechanism = auth.Mechanisms.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (mechanism is null)
+        {
+            Reply(new SmtpReply(SmtpReplyCode.ParameterNotImplemented, EnhancedStatusCode.InvalidArguments, "Error: unrecognized authentication type"));
+            return default;
+        }
+        if (_tls is null && !_listener.AllowPlaintextAuth)
+        {
+            // RFC 4954 §6: 538 5.7.11 Encryption required for requested authentication mechanism.
+            Reply(new SmtpReply(SmtpReplyCode.EncryptionRequired, new EnhancedStatusCode(5, 7, 11), "Encryption required for requested authentication mechanism"));
+            return default;
+        }
+        SaslContext context = SaslContextNow();
+        if (!mechanism.IsAvailable(context))
+        {
+            Reply(new SmtpReply(SmtpReplyCode.ParameterNotImplemented, EnhancedStatusCode.InvalidArguments, "Error: authentication type not available on this connection"));
+            return default;
+        }
+        if (auth.Limiter.IsBlocked(_info.Remote.Address, out _))
+        {
+            _log.LogWarning("AUTH refused: {Client} is blocked after too many failures", _info.Remote.Address);
+            Reply(new SmtpReply(SmtpReplyCode.TemporaryAuthenticationFailure, EnhancedStatusCode.TemporarySecurity, "Error: too many failed authentication attempts, try again later"));
+            return default;
+        }
+        byte[]? response = null;
+        if (!initial.IsEmpty)
+        {
+            if (!TryDecodeBase64(initial, out response))
+            {
+                Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.SyntaxError, "Error: invalid base64 data"));
+                return default;
+            }
+        }
+        _sasl = mechanism.Start(context);
+        _saslFinal = false;
+        return SaslStepAsync(response);
+    }
+
+    private ValueTask AuthResponseAsync(ReadOnlyMemory<byte> line)
+    {
+        ReadOnlySpan<byte> text = line.Span;
+        if (text.Length > MaxSaslLine)
+        {
+            EndSasl();
+            Reply(new SmtpReply(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long"));
+            return default;
+        }
+        if (text.Length == 1 && text[0] == '*')
+        {
+            // RFC 4954 §4: "If the client wishes to cancel the authentication exchange, it issues a line with a single "*"".
+            EndSasl();
+            Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, new EnhancedStatusCode(5, 7, 0), "Authentication cancelled"));
+            return default;
+        }
+        if (_saslFinal)
+        {
+            string user = _saslUser!;
+            _saslUser = null;
+            EndSasl();
+            if (!text.IsEmpty)
+            {
+                Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.SyntaxError, "Error: unexpected data after authentication"));
+                return default;
+            }
+            Authenticated(user);
+            return default;
+        }
+        if (!TryDecodeBase64(text, out byte[] response))
+        {
+            EndSasl();
+            Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.SyntaxError, "Error: invalid base64 data"));
+            return default;
+        }
+        return SaslStepAsync(response);
+    }
+
+    private async ValueTask SaslStepAsync(byte[]? response)
+    {
+        SaslStep step = await _sasl!.StepAsync(response, CancellationToken.None).ConfigureAwait(false);
+        var limiter = _server.Authentication!.Limiter;
+        switch (step.Kind)
+        {
+            case SaslStepKind.Challenge:
+                _mode = Mode.Auth;
+                Reply(new SmtpReply(SmtpReplyCode.AuthenticationChallenge, null, Convert.ToBase64String(step.Data ?? [])));
+                return;
+            case SaslStepKind.Success when step.Data is { Length: > 0 } final:
+                _mode = Mode.Auth;
+                _saslFinal = true;
+                _saslUser = step.User;
+                Reply(new SmtpReply(SmtpReplyCode.AuthenticationChallenge, null, Convert.ToBase64String(final)));
+                return;
+            case SaslStepKind.Success:
+                EndSasl();
+                Authenticated(step.User!);
+                return;
+            case SaslStepKind.Malformed:
+                EndSasl();
+                _log.LogInformation("AUTH malformed: {Reason}", step.Reason);
+                Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.SyntaxError, "Error: malformed authentication data"));
+                return;
+            default:
+                EndSasl();
+                limiter.RecordFailure(_info.Remote.Address);
+                _log.LogWarning("AUTH failed from {Client}: {Reason}", _info.Remote.Address, step.Reason);
+                Reply(new SmtpReply(SmtpReplyCode.AuthenticationInvalid, new EnhancedStatusCode(5, 7, 8), "Error: authentication failed"));
+                return;
+        }
+    }
+
+    private void Authenticated(string user)
+    {
+        _server.Authentication!.Limiter.RecordSuccess(_info.Remote.Address);
+        _saslUser = user;
+        _info = _info with { AuthenticatedUser = user };
+        _log.LogInformation("authenticated as {User}", user);
+        Reply(new SmtpReply(SmtpReplyCode.AuthenticationSucceeded, new EnhancedStatusCode(2, 7, 0), "Authentication successful"));
+    }
+
+    private void EndSasl()
+    {
+        _sasl = null;
+        _saslFinal = false;
+        if (_mode == Mode.Auth) _mode = Mode.Command;
+        if (_info.AuthenticatedUser is null) _saslUser = null;
+    }
+
+    private static bool TryDecodeBase64(ReadOnlySpan<byte> text, out byte[] bytes)
+    {
+        bytes = [];
+        if (text.Length == 1 && text[0] == '=') return true; // RFC 4954 §4: "=" is an empty initial response
+        byte[] buffer = new byte[System.Buffers.Text.Base64.GetMaxDecodedFromUtf8Length(text.Length)];
+        if (System.Buffers.Text.Base64.DecodeFromUtf8(text, buffer, out int used, out int written) != OperationStatus.Done || used != text.Length)
+            return false;
+        bytes = buffer.AsSpan(0, written).ToArray();
+        return true;
     }
 
     /// <summary>MAIL (RFC 5321 §4.1.1.2) with the parameters of the enabled extensions.</summary>
@@ -370,6 +676,8 @@ internal sealed class SmtpSession : ITimeoutTarget
         mp = default;
         if (_helo is null) return new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: send HELO/EHLO first");
         if (_hasMail || _bdatActive) return new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: nested MAIL command");
+        if (_listener.RequiresAuth && _info.AuthenticatedUser is null)
+            return new SmtpReply(SmtpReplyCode.AuthenticationRequired, new EnhancedStatusCode(5, 7, 0), "Authentication required");
         if (!SmtpCommandParser.HasPathPrefix(line, SmtpVerb.Mail)) return Syntax("Syntax: MAIL FROM:<address>");
         // The path is parsed allowing UTF-8; whether SMTPUTF8 was given is known only from the parameters after it.
         PathParseStatus ps = PathParser.TryParse(args, allowNull: true, allowPostmaster: false, allowUtf8: true, out reversePath, out int used);
@@ -570,6 +878,7 @@ internal sealed class SmtpSession : ITimeoutTarget
     private async ValueTask SpillBodyAsync()
     {
         if (_bodyBuffer is null || _bodyBuffer.WrittenCount == 0) return;
+        CaptureHeaderSection(_bodyBuffer.WrittenSpan);
         if (_message is not null)
         {
             try
@@ -595,6 +904,18 @@ internal sealed class SmtpSession : ITimeoutTarget
             Reply(SmtpReply.QueueWriteError);
             ResetTransaction();
             return;
+        }
+        if (_headerCapture is not null)
+        {
+            PolicyDecision d = await _server.Policy.CheckMessageAsync(_info, _reversePath, _headerCapture.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+            if (d.Verdict != PolicyVerdict.Accept)
+            {
+                _log.LogInformation("message refused: {Reason}", d.Reason);
+                await AbortMessageAsync().ConfigureAwait(false);
+                Reply(d.Reply!);
+                ResetTransaction();
+                return;
+            }
         }
         var envelope = new Envelope(_queueId, _reversePath, _recipients.ToArray(), _time.GetUtcNow(), _mailParams.Body,
             _mailParams.SmtpUtf8, _mailParams.Return, _mailParams.EnvelopeId, _info.Remote.Address.ToString(), _helo ?? "", message.Length);
@@ -633,8 +954,24 @@ internal sealed class SmtpSession : ITimeoutTarget
         }
     }
 
+    /// <summary>Keeps the message's header section (up to 64 KiB) for the data-stage policy, only for authenticated
+    /// sessions, whose From: must be checked against the user (RFC 6409 §8.1 sender binding).</summary>
+    private void CaptureHeaderSection(ReadOnlySpan<byte> decoded)
+    {
+        if (_info.AuthenticatedUser is null || _headerComplete) return;
+        _headerCapture ??= new ArrayBufferWriter<byte>(4096);
+        int room = 64 * 1024 - _headerCapture.WrittenCount;
+        ReadOnlySpan<byte> take = decoded.Length > room ? decoded[..room] : decoded;
+        int start = Math.Max(0, _headerCapture.WrittenCount - 3);
+        _headerCapture.Write(take);
+        int end = _headerCapture.WrittenSpan[start..].IndexOf("\r\n\r\n"u8);
+        if (end >= 0 || _headerCapture.WrittenCount >= 64 * 1024) _headerComplete = true;
+    }
+
     private void ResetTransaction()
     {
+        _headerCapture = null;
+        _headerComplete = false;
         _hasMail = false;
         _reversePath = null;
         _mailParams = default;
@@ -650,11 +987,17 @@ internal sealed class SmtpSession : ITimeoutTarget
     {
         string literal = AddressLiteral(_info.Remote.Address);
         string from = IsPlainDomainOrLiteral(_helo) ? _helo! : "unknown";
-        string with = _esmtp ? (_mailParams.SmtpUtf8 ? "UTF8SMTP" : "ESMTP") : "SMTP";
+        // RFC 3848 §2 (ESMTPS, ESMTPA, ESMTPSA) and RFC 6531 §3.7.3 (UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA).
+        string suffix = (_tls is not null ? "S" : "") + (_info.AuthenticatedUser is not null ? "A" : "");
+        string with = _esmtp ? (_mailParams.SmtpUtf8 ? "UTF8SMTP" : "ESMTP") + suffix : "SMTP";
+        string tlsInfo = _tls is null ? "" : $"\r\n\t(using {TlsVersion(_tls.SslProtocol)} with cipher {_tls.NegotiatedCipherSuite})";
         string date = _time.GetUtcNow().UtcDateTime.ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", CultureInfo.InvariantCulture);
         string @for = _recipients.Count == 1 ? $"\r\n\tfor <{_recipients[0].Address}>" : "";
-        return $"Received: from {from} ({literal})\r\n\tby {_options.HostName} with {with} id {_queueId}{@for};\r\n\t{date}\r\n";
+        return $"Received: from {from} ({literal}){tlsInfo}\r\n\tby {_options.HostName} with {with} id {_queueId}{@for};\r\n\t{date}\r\n";
     }
+
+    private static string TlsVersion(System.Security.Authentication.SslProtocols p) =>
+        p == System.Security.Authentication.SslProtocols.Tls13 ? "TLSv1.3" : p == System.Security.Authentication.SslProtocols.Tls12 ? "TLSv1.2" : p.ToString();
 
     private static string AddressLiteral(IPAddress address)
     {

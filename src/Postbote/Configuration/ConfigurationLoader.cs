@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Postbote.Protocol.Smtp;
+using Postbote.Smtp;
 using Tomlyn;
 using Tomlyn.Model;
 
@@ -23,6 +24,12 @@ public static class ConfigurationLoader
         c.Local.Domains = new List<string> { "localhost" };
         c.Local.CatchAll = "postmaster@localhost";
         c.Local.MaildirRoot = Path.Combine(c.DataDirectory, "mail");
+        c.Smtp.Listeners = new List<ListenerOptions>
+        {
+            new(new IPEndPoint(IPAddress.Loopback, 2525)),
+            new(new IPEndPoint(IPAddress.Loopback, 2587), ListenerKind.Submission),
+            new(new IPEndPoint(IPAddress.Loopback, 2465), ListenerKind.Submissions),
+        };
         return c;
     }
 
@@ -57,15 +64,43 @@ public static class ConfigurationLoader
         }
         var c = new PostboteConfiguration { Local = { CatchAll = null, Domains = new List<string>() } };
         string? maildirRoot = null;
+        bool smtpSeen = false;
         foreach (var (key, value) in root)
         {
             switch (key)
             {
                 case "hostname": c.Smtp.HostName = Str(key, value); break;
                 case "data_dir": c.DataDirectory = Str(key, value); break;
-                case "smtp": ReadSmtp(Table(key, value), c); break;
+                case "smtp": ReadSmtp(Table(key, value), c); smtpSeen = true; break;
                 case "limits": ReadLimits(Table(key, value), c); break;
                 case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
+                case "tls":
+                    foreach (var (k, v) in Table(key, value))
+                    {
+                        string name = "tls." + k;
+                        switch (k)
+                        {
+                            case "enabled": c.TlsEnabled = Bool(name, v); break;
+                            case "certificate": c.TlsCertificate = Str(name, v); break;
+                            case "key": c.TlsKey = Str(name, v); break;
+                            default: throw Unknown(name);
+                        }
+                    }
+                    break;
+                case "auth":
+                    foreach (var (k, v) in Table(key, value))
+                    {
+                        string name = "auth." + k;
+                        switch (k)
+                        {
+                            case "enabled": c.AuthEnabled = Bool(name, v); break;
+                            case "max_failures": c.AuthMaxFailures = (int)Int(name, v, 1, 1_000_000); break;
+                            case "failure_window": c.AuthFailureWindow = Seconds(name, v); break;
+                            case "block_time": c.AuthBlockTime = Seconds(name, v); break;
+                            default: throw Unknown(name);
+                        }
+                    }
+                    break;
                 case "queue":
                     foreach (var (k, v) in Table(key, value))
                     {
@@ -84,7 +119,10 @@ public static class ConfigurationLoader
                 default: throw Unknown(key);
             }
         }
+        if (!smtpSeen) ReadSmtp(new TomlTable(), c);
         if (c.Local.Domains.Count == 0) c.Local.Domains.Add("localhost");
+        if (c.TlsCertificate is null != (c.TlsKey is null)) throw new FormatException("tls.certificate and tls.key go together");
+        if (!c.TlsEnabled && c.Smtp.Listeners.Any(l => l.ImplicitTls)) throw new FormatException("smtp.submissions needs TLS (tls.enabled = true)");
         c.Local.MaildirRoot = maildirRoot ?? Path.Combine(c.DataDirectory, "mail");
         try
         {
@@ -99,12 +137,20 @@ public static class ConfigurationLoader
 
     private static void ReadSmtp(TomlTable t, PostboteConfiguration c)
     {
+        var mx = new List<string> { "127.0.0.1:2525" };
+        var submission = new List<string>();
+        var submissions = new List<string>();
+        bool requireTls = false, plaintextAuth = false;
         foreach (var (k, v) in t)
         {
             string name = "smtp." + k;
             switch (k)
             {
-                case "listen": c.Smtp.Listen = Strings(name, v).Select(s => Endpoint(name, s)).ToList(); break;
+                case "listen": mx = Strings(name, v).ToList(); break;
+                case "submission": submission = Strings(name, v).ToList(); break;
+                case "submissions": submissions = Strings(name, v).ToList(); break;
+                case "require_tls": requireTls = Bool(name, v); break;
+                case "plaintext_auth": plaintextAuth = Bool(name, v); break;
                 case "trusted_networks": c.Smtp.TrustedNetworks = Strings(name, v).Select(s => Network(name, s)).ToList(); break;
                 case "vrfy": c.Smtp.Vrfy = Bool(name, v); break;
                 case "expn": c.Smtp.Expn = Bool(name, v); break;
@@ -116,6 +162,10 @@ public static class ConfigurationLoader
                 default: throw Unknown(name);
             }
         }
+        c.Smtp.Listeners = mx.Select(s => new ListenerOptions(Endpoint("smtp.listen", s), ListenerKind.Mx, requireTls, plaintextAuth))
+            .Concat(submission.Select(s => new ListenerOptions(Endpoint("smtp.submission", s), ListenerKind.Submission, true, plaintextAuth)))
+            .Concat(submissions.Select(s => new ListenerOptions(Endpoint("smtp.submissions", s), ListenerKind.Submissions, true, plaintextAuth)))
+            .ToList();
     }
 
     private static void Toggle(PostboteConfiguration c, SmtpExtensions e, bool on) =>

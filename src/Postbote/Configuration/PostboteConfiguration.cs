@@ -23,6 +23,38 @@ public sealed class PostboteConfiguration
     /// <summary>The minimum log level. Defaults to Information.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
+    /// <summary>Whether TLS (STARTTLS, implicit TLS) is set up. Defaults to true.</summary>
+    public bool TlsEnabled { get; set; } = true;
+
+    /// <summary>PEM file with the certificate chain; <c>null</c> for <c>{DataDirectory}/tls/cert.pem</c>, which is created
+    /// self-signed when missing.</summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>PEM file with the private key; <c>null</c> for <c>{DataDirectory}/tls/key.pem</c>.</summary>
+    public string? TlsKey { get; set; }
+
+    /// <summary>Whether SMTP AUTH is offered (after TLS). Defaults to true.</summary>
+    public bool AuthEnabled { get; set; } = true;
+
+    /// <summary>Failed AUTH attempts from one address within <see cref="AuthFailureWindow"/> after which it is blocked.
+    /// Defaults to 20.</summary>
+    public int AuthMaxFailures { get; set; } = 20;
+
+    /// <summary>The window in which failures are counted. Defaults to 900 seconds.</summary>
+    public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a blocked address gets 454 4.7.0 for AUTH. Defaults to 900 seconds.</summary>
+    public TimeSpan AuthBlockTime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The user file, <c>{DataDirectory}/users</c>.</summary>
+    public string UsersFile => Path.Combine(DataDirectory, "users");
+
+    /// <summary>The certificate file in use.</summary>
+    public string TlsCertificatePath => TlsCertificate ?? Path.Combine(DataDirectory, "tls", "cert.pem");
+
+    /// <summary>The key file in use.</summary>
+    public string TlsKeyPath => TlsKey ?? Path.Combine(DataDirectory, "tls", "key.pem");
+
     /// <summary>Where the configuration came from: a file path, or <c>embedded default</c>.</summary>
     public string Source { get; set; } = "embedded default";
 

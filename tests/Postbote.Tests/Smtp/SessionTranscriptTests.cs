@@ -55,7 +55,7 @@ public class SessionTranscriptTests : IAsyncLifetime
         // Unknown and not-enabled commands
         { "XYZZY\r\n", "500 5.5.2 Error: command not recognized\r\n" },
         { "STARTTLS\r\n", "502 5.5.1 " },
-        { "AUTH PLAIN\r\n", "502 5.5.1 " },
+        { "AUTH PLAIN\r\n", "503 5.5.1 Error: authentication not enabled\r\n" },
         { "NOOP \0\r\n", "500 5.5.2 Error: invalid characters in command\r\n" },
         // §4.1.4 sequence
         { "MAIL FROM:<a@example.org>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n" },

@@ -31,7 +31,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
         var options = new SmtpServerOptions
         {
             HostName = "mx.example.com",
-            Listen = new List<IPEndPoint> { new(IPAddress.Loopback, 0) },
+            Listeners = new List<ListenerOptions> { new(new IPEndPoint(IPAddress.Loopback, 0)) },
             TrustedNetworks = new List<IPNetwork>(),
         };
         options.Limits.MessageSize = 100_000;

@@ -1,0 +1,20 @@
+using System.Net;
+
+namespace Postbote.Smtp;
+
+/// <summary>One SMTP listener: where it listens and what it asks of clients.</summary>
+/// <param name="EndPoint">Address and port.</param>
+/// <param name="Kind">MX, submission, or submission over implicit TLS.</param>
+/// <param name="RequireTls">Whether commands other than EHLO, HELO, STARTTLS, NOOP, RSET and QUIT need TLS first
+/// (<c>530 5.7.0 Must issue a STARTTLS command first</c>, RFC 3207 §4). Always true in effect for submission listeners
+/// when TLS is set up.</param>
+/// <param name="AllowPlaintextAuth">Whether AUTH may be used without TLS on this listener (for loopback-only set-ups).</param>
+public sealed record ListenerOptions(IPEndPoint EndPoint, ListenerKind Kind = ListenerKind.Mx, bool RequireTls = false,
+    bool AllowPlaintextAuth = false)
+{
+    /// <summary>Whether the listener requires AUTH before MAIL (RFC 6409 §4.3 for submission).</summary>
+    public bool RequiresAuth => Kind != ListenerKind.Mx;
+
+    /// <summary>Whether TLS starts with the connection (RFC 8314 §3.3).</summary>
+    public bool ImplicitTls => Kind == ListenerKind.Submissions;
+}
