@@ -90,6 +90,15 @@ public sealed class RelayPolicy : IInboundPolicy
     public ValueTask<PolicyDecision> CheckRecipientAsync(SessionInfo session, Mailbox? reversePath, Mailbox recipient,
         CancellationToken cancellationToken)
     {
+        // Routing inside the local part ("user%foreign@local", "foreign!user@local", "\"user@foreign\"@local") is how
+        // open relays were abused; Postbote never routes on it, and refuses it as the relay attempt it is.
+        string local = recipient.UnquotedLocalPart;
+        if (!recipient.IsDomainlessPostmaster && (local.Contains('%') || local.Contains('!') || local.Contains('@')))
+        {
+            return ValueTask.FromResult(PolicyDecision.Reject(
+                new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.NotAuthorized, $"<{recipient}>: Relay access denied"),
+                "routing characters in the local part"));
+        }
         PolicyDecision decision = _recipients.Classify(recipient) switch
         {
             RecipientKind.Local => PolicyDecision.Accept,

@@ -22,6 +22,8 @@ public class PathParserTests
     [InlineData("<alice@[IPv6:2001:db8::25]>", "alice", "[IPv6:2001:db8::25]", 27)]
     [InlineData("<alice@[IPV6:2001:db8:0:0:0:0:0:1]>", "alice", "[IPV6:2001:db8:0:0:0:0:0:1]", 35)]
     [InlineData("<alice@[IPv6:::ffff:192.0.2.1]>", "alice", "[IPv6:::ffff:192.0.2.1]", 31)]
+    // A trailing dot names the same domain; it is dropped.
+    [InlineData("<alice@example.com.>", "alice", "example.com", 20)]
     // Source routes are accepted and ignored (§4.1.1.3, Appendix C).
     [InlineData("<@relay.example:alice@example.com>", "alice", "example.com", 34)]
     [InlineData("<@a.example,@b.example:alice@example.com>", "alice", "example.com", 41)]
@@ -47,7 +49,6 @@ public class PathParserTests
     [InlineData("<alice@example..com>")]
     [InlineData("<alice@-example.com>")]         // label starts with a hyphen
     [InlineData("<alice@example-.com>")]
-    [InlineData("<alice@example.com.>")]         // trailing dot is not in the grammar
     [InlineData("<alice@[192.0.2.256]>")]        // Snum over 255
     [InlineData("<alice@[192.0.2]>")]
     [InlineData("<alice@[IPv6:2001:db8::zz]>")]
@@ -55,6 +56,8 @@ public class PathParserTests
     [InlineData("<\"unterminated@example.com>")]
     [InlineData("<alice@exa mple.com>")]
     [InlineData("<a@b@example.com>")]
+    [InlineData("<alice@example.com..>")]
+    [InlineData("<alice@[192.0.2.1].>")]
     public void InvalidPathsAreSyntaxErrors(string input)
     {
         PathParseStatus status = PathParser.TryParse(Encoding.UTF8.GetBytes(input), allowNull: false, allowPostmaster: false,

@@ -90,6 +90,9 @@ public static class PathParser
             pos += dLen;
             if (dLen > MaxDomain) return PathParseStatus.TooLong;
             domain = Encoding.UTF8.GetString(input.Slice(dStart, dLen));
+            // A trailing dot ("example.com.") is not in the grammar but names the same domain; like Postfix, accept it
+            // and drop it, so "local." is recognised as local and cannot slip past the relay check as "foreign".
+            if (pos + 1 < input.Length && input[pos] == '.' && input[pos + 1] == '>' && input[dStart] != '[') pos++;
         }
         if (pos >= input.Length || input[pos] != '>') return PathParseStatus.Syntax;
         pos++;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the tests need (only what is missing, so it is quick on a prepared machine) and runs every test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# Clients the integration tests drive: swaks, Python 3 (smtplib and ../shared/cases/run-cases).
+missing=()
+command -v swaks >/dev/null 2>&1 || missing+=(swaks)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if ((${#missing[@]} > 0)); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "test.sh: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "test.sh: the .NET SDK (dotnet) is not on PATH" >&2
+  exit 1
+fi
+
+results="$(mktemp -d "${TMPDIR:-/tmp}/postbote-test-results.XXXXXX")"
+set +e
+dotnet test Postbote.slnx -c Release \
+  --logger "console;verbosity=normal" \
+  --logger "trx" \
+  --results-directory "$results" \
+  --blame-hang-timeout 15m
+status=$?
+set -e
+
+# One closing line for the whole run, summed over every test project's TRX file.
+python3 - "$results" <<'PY' || true
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + '/**/*.trx', recursive=True):
+    for counters in ET.parse(path).getroot().iter('{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}Counters'):
+        a = counters.attrib
+        passed += int(a.get('passed', 0))
+        failed += int(a.get('failed', 0)) + int(a.get('error', 0)) + int(a.get('timeout', 0)) + int(a.get('aborted', 0))
+        skipped += int(a.get('notExecuted', 0))
+print('tests: %d passed, %d failed, %d skipped' % (passed, failed, skipped))
+PY
+exit "$status"

@@ -1,0 +1,370 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Postbote.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One server process under test: its own temp folder (configuration, data dir, Maildirs), a free loopback port, the
+/// process started as <c>dotnet postbote.dll serve --config FILE</c>, and its output kept for failure messages.
+/// </summary>
+public sealed class PostboteServer : IAsyncDisposable
+{
+    private const int MaxLogLines = 4000;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly LinkedList<string> log = new();
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private Process? process;
+    private int starts;
+
+    /// <summary>Creates the folders and the configuration; <see cref="StartAsync"/> starts the process.</summary>
+    public PostboteServer(ServerOptions? options = null, string name = "server")
+    {
+        Options = options ?? new ServerOptions();
+        var baseDir = Environment.GetEnvironmentVariable("POSTBOTE_TEST_TMP") ?? Path.Combine(Path.GetTempPath(), "postbote-it");
+        Directory.CreateDirectory(baseDir);
+        TempDir = CreateTempDir(baseDir, name);
+        DataDir = Path.Combine(TempDir, "data");
+        MaildirRoot = Path.Combine(TempDir, "maildir");
+        ConfigPath = Path.Combine(TempDir, "postbote.toml");
+        Port = FreePorts.Next();
+        File.WriteAllText(ConfigPath, Options.ToToml(DataDir, MaildirRoot, [Port]));
+    }
+
+    /// <summary>The settings written to <see cref="ConfigPath"/>.</summary>
+    public ServerOptions Options { get; }
+
+    /// <summary>This server's own temp folder.</summary>
+    public string TempDir { get; }
+
+    /// <summary>data_dir.</summary>
+    public string DataDir { get; }
+
+    /// <summary>The spool folder, {data_dir}/spool.</summary>
+    public string SpoolDir => Path.Combine(DataDir, "spool");
+
+    /// <summary>[local] maildir_root.</summary>
+    public string MaildirRoot { get; }
+
+    /// <summary>The TOML configuration file.</summary>
+    public string ConfigPath { get; }
+
+    /// <summary>The SMTP port on 127.0.0.1.</summary>
+    public int Port { get; }
+
+    /// <summary>The greeting line seen when the server became ready.</summary>
+    public string Greeting { get; private set; } = string.Empty;
+
+    /// <summary>The running process id.</summary>
+    public int ProcessId => process?.Id ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Whether the process is running.</summary>
+    public bool IsRunning => process is { HasExited: false };
+
+    /// <summary>Starts a server with <paramref name="options"/> and waits for its greeting.</summary>
+    public static async Task<PostboteServer> StartNewAsync(ServerOptions? options = null, string name = "server")
+    {
+        var server = new PostboteServer(options, name);
+        try
+        {
+            await server.StartAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The Maildir of <paramref name="address"/> (local@domain).</summary>
+    public Maildir Mailbox(string address) => Maildir.For(MaildirRoot, address);
+
+    /// <summary>Starts the process and waits (at most 30 s) until it greets with 220.</summary>
+    /// <exception cref="InvalidOperationException">The process exited or did not greet in time.</exception>
+    public async Task StartAsync()
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("already running");
+        }
+
+        await RepoLayout.EnsureServerBuiltAsync();
+        starts++;
+        AddLog($"=== start #{starts}: dotnet {RepoLayout.ServerDll} serve --config {ConfigPath}");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = TempDir,
+        };
+        psi.ArgumentList.Add(RepoLayout.ServerDll);
+        psi.ArgumentList.Add("serve");
+        psi.ArgumentList.Add("--config");
+        psi.ArgumentList.Add(ConfigPath);
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                AddLog("out| " + e.Data);
+            }
+        };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                AddLog("err| " + e.Data);
+            }
+        };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        process = p;
+        await WaitForGreetingAsync(p);
+    }
+
+    /// <summary>SIGKILL: the process dies at once, with no chance to clean up.</summary>
+    public async Task KillAsync()
+    {
+        var p = process ?? throw new InvalidOperationException("not started");
+        if (!p.HasExited)
+        {
+            AddLog("=== SIGKILL");
+            p.Kill(entireProcessTree: false);
+        }
+
+        await p.WaitForExitAsync();
+        p.WaitForExit();
+    }
+
+    /// <summary>Kills the process if it runs, then starts it again on the same data dir and port.</summary>
+    public async Task RestartAsync()
+    {
+        if (IsRunning)
+        {
+            await KillAsync();
+        }
+
+        await StartAsync();
+    }
+
+    /// <summary>Sends SIGTERM without waiting.</summary>
+    public void SendTerminate()
+    {
+        AddLog("=== SIGTERM");
+        Posix.Signal(ProcessId, Posix.SigTerm);
+    }
+
+    /// <summary>SIGTERM, then waits up to <paramref name="timeout"/>; returns the exit code, or null when it still runs.</summary>
+    public async Task<int?> TerminateAsync(TimeSpan timeout)
+    {
+        SendTerminate();
+        return await WaitForExitAsync(timeout);
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the process to end; its exit code, or null when it still runs.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        var p = process ?? throw new InvalidOperationException("not started");
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+
+        p.WaitForExit();
+        AddLog($"=== exited with {p.ExitCode}");
+        return p.ExitCode;
+    }
+
+    /// <summary>Runs <c>postbote queue list --config FILE</c> and returns what it printed.</summary>
+    public Task<ExternalProcess.Result> QueueListAsync() =>
+        ExternalProcess.RunAsync(
+            "dotnet",
+            [RepoLayout.ServerDll, "queue", "list", "--config", ConfigPath],
+            TimeSpan.FromSeconds(60),
+            TempDir);
+
+    /// <summary>The files under {data_dir}/spool (none once every message is delivered).</summary>
+    public IReadOnlyList<string> SpoolFiles() =>
+        Directory.Exists(SpoolDir)
+            ? Directory.GetFiles(SpoolDir, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(SpoolDir, f))
+                .Order(StringComparer.Ordinal)
+                .ToList()
+            : [];
+
+    /// <summary>Waits (bounded) until the spool holds no file; false when time ran out.</summary>
+    public async Task<bool> WaitForEmptySpoolAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (SpoolFiles().Count == 0)
+            {
+                return true;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return SpoolFiles().Count == 0;
+    }
+
+    /// <summary>The last <paramref name="lines"/> lines the server printed, with start/kill markers.</summary>
+    public string LogTail(int lines = 150)
+    {
+        lock (log)
+        {
+            return string.Join('\n', log.Skip(Math.Max(0, log.Count - lines)));
+        }
+    }
+
+    /// <summary>A block for failure messages: the config and the log tail.</summary>
+    public string Diagnostics(int lines = 150) =>
+        $"\n--- server {ConfigPath} (port {Port}) ---\n{File.ReadAllText(ConfigPath)}\n--- server output (last {lines} lines) ---\n{LogTail(lines)}\n";
+
+    /// <summary>Kills the process and removes the temp folder (kept when POSTBOTE_KEEP_TEMP is set).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (process is { } p)
+        {
+            if (!p.HasExited)
+            {
+                try
+                {
+                    p.Kill(entireProcessTree: true);
+                    await p.WaitForExitAsync();
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already gone.
+                }
+            }
+
+            p.Dispose();
+            process = null;
+        }
+
+        if (Environment.GetEnvironmentVariable("POSTBOTE_KEEP_TEMP") is null)
+        {
+            try
+            {
+                Directory.Delete(TempDir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Best effort.
+            }
+        }
+    }
+
+    private static string CreateTempDir(string baseDir, string name)
+    {
+        var dir = Path.Combine(baseDir, $"{name}-{Guid.NewGuid().ToString("N")[..12]}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private void AddLog(string line)
+    {
+        var stamped = string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,8:F3} {line}");
+        lock (log)
+        {
+            log.AddLast(stamped);
+            while (log.Count > MaxLogLines)
+            {
+                log.RemoveFirst();
+            }
+        }
+    }
+
+    private async Task WaitForGreetingAsync(Process p)
+    {
+        var deadline = Stopwatch.StartNew();
+        string lastError = "no attempt";
+        while (deadline.Elapsed < StartTimeout)
+        {
+            if (p.HasExited)
+            {
+                p.WaitForExit();
+                throw new InvalidOperationException(
+                    $"the server exited with {p.ExitCode} before greeting on port {Port}{Diagnostics()}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                using var connectCts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await client.ConnectAsync("127.0.0.1", Port, connectCts.Token);
+                var stream = client.GetStream();
+                var line = await ReadLineAsync(stream, TimeSpan.FromSeconds(5));
+                if (line.StartsWith("220", StringComparison.Ordinal))
+                {
+                    Greeting = line;
+                    var quit = Encoding.ASCII.GetBytes("QUIT\r\n");
+                    await stream.WriteAsync(quit);
+                    AddLog($"=== ready after {deadline.Elapsed.TotalSeconds:F1} s: {line}");
+                    return;
+                }
+
+                lastError = $"greeting was {line}";
+            }
+            catch (SocketException e)
+            {
+                lastError = e.Message;
+            }
+            catch (IOException e)
+            {
+                lastError = e.Message;
+            }
+            catch (OperationCanceledException)
+            {
+                lastError = "timed out";
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new InvalidOperationException(
+            $"the server did not greet on 127.0.0.1:{Port} within {StartTimeout.TotalSeconds} s ({lastError}){Diagnostics()}");
+    }
+
+    private static async Task<string> ReadLineAsync(NetworkStream stream, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var bytes = new List<byte>();
+        var buffer = new byte[1];
+        while (bytes.Count < 4096)
+        {
+            var n = await stream.ReadAsync(buffer, cts.Token);
+            if (n == 0)
+            {
+                break;
+            }
+
+            if (buffer[0] == (byte)'\n')
+            {
+                break;
+            }
+
+            bytes.Add(buffer[0]);
+        }
+
+        return Encoding.UTF8.GetString(bytes.ToArray()).TrimEnd('\r');
+    }
+}

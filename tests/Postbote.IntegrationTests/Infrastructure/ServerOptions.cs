@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text;
+
+namespace Postbote.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The settings a test server starts with, written out as the server's TOML configuration. Unset values are left out so
+/// the server's own defaults apply. The defaults here are the set-up that ../shared/cases/README.md asks for.
+/// </summary>
+public sealed class ServerOptions
+{
+    /// <summary>The mailboxes the shared cases expect: rcpt, postmaster, alice, user1 … user101 at example.com.</summary>
+    public static IReadOnlyList<string> CaseMailboxes { get; } =
+        ["rcpt@example.com", "postmaster@example.com", "alice@example.com",
+         .. Enumerable.Range(1, 101).Select(i => $"user{i}@example.com")];
+
+    /// <summary>hostname.</summary>
+    public string Hostname { get; set; } = "mx.test";
+
+    /// <summary>[smtp] trusted_networks; empty: nobody may relay.</summary>
+    public IReadOnlyList<string> TrustedNetworks { get; set; } = [];
+
+    /// <summary>[limits] message_size in bytes.</summary>
+    public long? MessageSize { get; set; } = 1048576;
+
+    /// <summary>[limits] recipients.</summary>
+    public int? Recipients { get; set; }
+
+    /// <summary>[limits] idle_timeout in seconds.</summary>
+    public int? IdleTimeoutSeconds { get; set; }
+
+    /// <summary>[limits] min_data_rate in bytes per second.</summary>
+    public int? MinDataRate { get; set; }
+
+    /// <summary>[limits] min_data_rate_grace in seconds.</summary>
+    public int? MinDataRateGraceSeconds { get; set; }
+
+    /// <summary>[limits] max_connections.</summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>[limits] max_connections_per_ip.</summary>
+    public int? MaxConnectionsPerIp { get; set; }
+
+    /// <summary>[limits] max_errors.</summary>
+    public int? MaxErrors { get; set; }
+
+    /// <summary>[local] domains.</summary>
+    public IReadOnlyList<string> LocalDomains { get; set; } = ["example.com"];
+
+    /// <summary>[local] mailboxes.</summary>
+    public IReadOnlyList<string> Mailboxes { get; set; } = CaseMailboxes;
+
+    /// <summary>[local.aliases].</summary>
+    public IReadOnlyDictionary<string, string[]> Aliases { get; set; } = new Dictionary<string, string[]>();
+
+    /// <summary>[log] level.</summary>
+    public string LogLevel { get; set; } = "information";
+
+    /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
+    public string ToToml(string dataDir, string maildirRoot, IEnumerable<int> ports)
+    {
+        var toml = new StringBuilder();
+        toml.Append(CultureInfo.InvariantCulture, $"hostname = {Quote(Hostname)}\n");
+        toml.Append(CultureInfo.InvariantCulture, $"data_dir = {Quote(dataDir)}\n\n");
+        toml.Append("[smtp]\n");
+        toml.Append(CultureInfo.InvariantCulture, $"listen = {List(ports.Select(p => $"127.0.0.1:{p}"))}\n");
+        toml.Append(CultureInfo.InvariantCulture, $"trusted_networks = {List(TrustedNetworks)}\n\n");
+        toml.Append("[limits]\n");
+        Number(toml, "message_size", MessageSize);
+        Number(toml, "recipients", Recipients);
+        Number(toml, "idle_timeout", IdleTimeoutSeconds);
+        Number(toml, "min_data_rate", MinDataRate);
+        Number(toml, "min_data_rate_grace", MinDataRateGraceSeconds);
+        Number(toml, "max_connections", MaxConnections);
+        Number(toml, "max_connections_per_ip", MaxConnectionsPerIp);
+        Number(toml, "max_errors", MaxErrors);
+        toml.Append("\n[local]\n");
+        toml.Append(CultureInfo.InvariantCulture, $"domains = {List(LocalDomains)}\n");
+        toml.Append(CultureInfo.InvariantCulture, $"mailboxes = {List(Mailboxes)}\n");
+        toml.Append(CultureInfo.InvariantCulture, $"maildir_root = {Quote(maildirRoot)}\n\n");
+        toml.Append("[local.aliases]\n");
+        foreach (var (alias, targets) in Aliases)
+        {
+            toml.Append(CultureInfo.InvariantCulture, $"{Quote(alias)} = {List(targets)}\n");
+        }
+
+        toml.Append("\n[log]\n");
+        toml.Append(CultureInfo.InvariantCulture, $"level = {Quote(LogLevel)}\n");
+        return toml.ToString();
+    }
+
+    private static void Number(StringBuilder toml, string key, long? value)
+    {
+        if (value is { } v)
+        {
+            toml.Append(CultureInfo.InvariantCulture, $"{key} = {v}\n");
+        }
+    }
+
+    private static string List(IEnumerable<string> values) => "[" + string.Join(", ", values.Select(Quote)) + "]";
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}
