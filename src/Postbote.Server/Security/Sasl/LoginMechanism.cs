@@ -17,6 +17,7 @@ public sealed class LoginMechanism : ISaslMechanism
     private static readonly byte[] PasswordPrompt = Encoding.ASCII.GetBytes("Password:");
 
     private readonly IUserStore _users;
+    private readonly PasswordCheck _check = new();
 
     /// <summary>Creates the mechanism.</summary>
     /// <param name="users">The accounts.</param>
@@ -36,9 +37,9 @@ public sealed class LoginMechanism : ISaslMechanism
     public bool IsAvailable(SaslContext context) => true;
 
     /// <inheritdoc />
-    public ISaslExchange Start(SaslContext context) => new Exchange(_users);
+    public ISaslExchange Start(SaslContext context) => new Exchange(_users, _check);
 
-    private sealed class Exchange(IUserStore users) : ISaslExchange
+    private sealed class Exchange(IUserStore users, PasswordCheck check) : ISaslExchange
     {
         /// <summary>Start, user name, password.</summary>
         private const int MaxSteps = 3;
@@ -74,7 +75,7 @@ public sealed class LoginMechanism : ISaslMechanism
             _done = true;
             if (response.Length == 0 || !SaslUtf8.TryDecode(response, out string? password))
                 return SaslStep.Malformed("LOGIN: empty or invalid password");
-            (UserRecord? user, string? reason) = await PasswordCheck.CheckAsync(users, _username, password, cancellationToken).ConfigureAwait(false);
+            (UserRecord? user, string? reason) = await check.CheckAsync(users, _username, password, cancellationToken).ConfigureAwait(false);
             return user is null ? SaslStep.Failure("LOGIN: " + reason) : SaslStep.Success(user.Name);
         }
     }

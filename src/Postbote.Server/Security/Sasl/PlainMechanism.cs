@@ -13,6 +13,7 @@ public sealed class PlainMechanism : ISaslMechanism
     public const string MechanismName = "PLAIN";
 
     private readonly IUserStore _users;
+    private readonly PasswordCheck _check = new();
 
     /// <summary>Creates the mechanism.</summary>
     /// <param name="users">The accounts.</param>
@@ -32,9 +33,9 @@ public sealed class PlainMechanism : ISaslMechanism
     public bool IsAvailable(SaslContext context) => true;
 
     /// <inheritdoc />
-    public ISaslExchange Start(SaslContext context) => new Exchange(_users);
+    public ISaslExchange Start(SaslContext context) => new Exchange(_users, _check);
 
-    private sealed class Exchange(IUserStore users) : ISaslExchange
+    private sealed class Exchange(IUserStore users, PasswordCheck check) : ISaslExchange
     {
         /// <summary>An empty challenge, then the message: at most 2 steps here, 3 with the caller's margin.</summary>
         private const int MaxSteps = 3;
@@ -71,7 +72,7 @@ public sealed class PlainMechanism : ISaslMechanism
                 return SaslStep.Malformed("PLAIN: invalid UTF-8");
             }
 
-            (UserRecord? user, string? reason) = await PasswordCheck.CheckAsync(users, authcid, passwd, cancellationToken).ConfigureAwait(false);
+            (UserRecord? user, string? reason) = await check.CheckAsync(users, authcid, passwd, cancellationToken).ConfigureAwait(false);
             if (user is null) return SaslStep.Failure("PLAIN: " + reason);
             // RFC 4616 §2: "If the preparation of the authorization identity fails or results in an empty string, the
             // server MUST derive the authorization identity from the authentication identity."
