@@ -8,7 +8,7 @@ namespace Postbote.Security.Sasl;
 /// <c>Password:</c>; an initial response, if given, is the user name. Sends the password in clear: offered only under TLS
 /// unless the listener allows otherwise.
 /// </summary>
-public sealed class LoginMechanism : ISaslMechanism
+public sealed class LoginMechanism : PasswordMechanism
 {
     /// <summary>The registered name.</summary>
     public const string MechanismName = "LOGIN";
@@ -16,28 +16,19 @@ public sealed class LoginMechanism : ISaslMechanism
     private static readonly byte[] UsernamePrompt = Encoding.ASCII.GetBytes("Username:");
     private static readonly byte[] PasswordPrompt = Encoding.ASCII.GetBytes("Password:");
 
-    private readonly IUserStore _users;
-    private readonly PasswordCheck _check = new();
 
     /// <summary>Creates the mechanism.</summary>
     /// <param name="users">The accounts.</param>
-    public LoginMechanism(IUserStore users)
+    /// <exception cref="ArgumentNullException"><paramref name="users"/> is null.</exception>
+    public LoginMechanism(IUserStore users) : base(users)
     {
-        ArgumentNullException.ThrowIfNull(users);
-        _users = users;
     }
 
     /// <inheritdoc />
-    public string Name => MechanismName;
+    public override string Name => MechanismName;
 
     /// <inheritdoc />
-    public bool IsPlaintext => true;
-
-    /// <inheritdoc />
-    public bool IsAvailable(SaslContext context) => true;
-
-    /// <inheritdoc />
-    public ISaslExchange Start(SaslContext context) => new Exchange(_users, _check);
+    public override ISaslExchange Start(SaslContext context) => new Exchange(Users, Check);
 
     private sealed class Exchange(IUserStore users, PasswordCheck check) : ISaslExchange
     {

@@ -7,33 +7,24 @@ namespace Postbote.Security.Sasl;
 /// identity must be empty or the authentication identity itself (case-insensitively); acting for another user is not
 /// supported. Sends the password in clear: offered only under TLS unless the listener allows otherwise (RFC 4954 §4).
 /// </summary>
-public sealed class PlainMechanism : ISaslMechanism
+public sealed class PlainMechanism : PasswordMechanism
 {
     /// <summary>The registered name.</summary>
     public const string MechanismName = "PLAIN";
 
-    private readonly IUserStore _users;
-    private readonly PasswordCheck _check = new();
 
     /// <summary>Creates the mechanism.</summary>
     /// <param name="users">The accounts.</param>
-    public PlainMechanism(IUserStore users)
+    /// <exception cref="ArgumentNullException"><paramref name="users"/> is null.</exception>
+    public PlainMechanism(IUserStore users) : base(users)
     {
-        ArgumentNullException.ThrowIfNull(users);
-        _users = users;
     }
 
     /// <inheritdoc />
-    public string Name => MechanismName;
+    public override string Name => MechanismName;
 
     /// <inheritdoc />
-    public bool IsPlaintext => true;
-
-    /// <inheritdoc />
-    public bool IsAvailable(SaslContext context) => true;
-
-    /// <inheritdoc />
-    public ISaslExchange Start(SaslContext context) => new Exchange(_users, _check);
+    public override ISaslExchange Start(SaslContext context) => new Exchange(Users, Check);
 
     private sealed class Exchange(IUserStore users, PasswordCheck check) : ISaslExchange
     {

@@ -1,0 +1,33 @@
+using Postbote.Security.Users;
+
+namespace Postbote.Security.Sasl;
+
+/// <summary>
+/// The common part of the mechanisms that carry the password itself (PLAIN, LOGIN): checked against the Argon2id hash
+/// of the user store, with a bounded number of checks at a time. They send the password in clear, so they are offered
+/// only under TLS unless the listener allows otherwise (RFC 4954 §4).
+/// </summary>
+public abstract class PasswordMechanism : ISaslMechanism
+{
+    private protected PasswordMechanism(IUserStore users)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        Users = users;
+    }
+
+    private protected IUserStore Users { get; }
+
+    private protected PasswordCheck Check { get; } = new();
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public bool IsPlaintext => true;
+
+    /// <inheritdoc />
+    public bool IsAvailable(SaslContext context) => true;
+
+    /// <inheritdoc />
+    public abstract ISaslExchange Start(SaslContext context);
+}
