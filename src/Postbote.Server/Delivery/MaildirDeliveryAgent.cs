@@ -186,7 +186,9 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             while (written.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int n = RandomAccess.Read(body, buffer, bodyOffset);
+                int want = (int)Math.Min(buffer.Length, request.Envelope.Size - bodyOffset);
+                if (want <= 0) break;
+                int n = RandomAccess.Read(body, buffer.AsSpan(0, want), request.BodyOffset + bodyOffset);
                 if (n == 0) break;
                 bodyOffset += n;
                 for (int k = written.Count - 1; k >= 0; k--)

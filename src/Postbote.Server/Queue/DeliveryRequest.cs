@@ -12,6 +12,9 @@ namespace Postbote.Queue;
 /// recovered at start-up, or this is a retry): the agent must check for an existing copy before writing another.</param>
 public sealed record DeliveryRequest(Envelope Envelope, string BodyPath, IReadOnlyList<Recipient> Recipients, bool IsRecovered)
 {
+    /// <summary>Where in <see cref="BodyPath"/> the body starts, in bytes; it is <see cref="Envelope.Size"/> bytes long.</summary>
+    public long BodyOffset { get; init; }
+
     /// <summary>Opens the body for reading, sequentially, sharing read access.</summary>
     /// <returns>A read-only handle of the body file.</returns>
     /// <exception cref="IOException">The body file cannot be opened.</exception>

@@ -15,6 +15,9 @@ internal static class NativeMethods
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static extern int FsyncNative(int fd);
 
+    [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static extern int FdatasyncNative(int fd);
+
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int OpenNative([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
@@ -49,6 +52,21 @@ internal static class NativeMethods
 
     /// <summary>Opens, fsyncs and closes a directory, so that renames and creations in it are durable.</summary>
     /// <exception cref="IOException">open(2) or fsync(2) failed.</exception>
+    /// <summary>fdatasync(2): the file's data and the metadata needed to read it back (its size) reach stable storage;
+    /// fsync where fdatasync does not exist.</summary>
+    /// <param name="handle">An open file.</param>
+    /// <param name="path">The file's path, for the error message.</param>
+    /// <exception cref="IOException">The call failed.</exception>
+    public static void Fdatasync(SafeFileHandle handle, string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            RandomAccess.FlushToDisk(handle);
+            return;
+        }
+        if (FdatasyncNative((int)handle.DangerousGetHandle()) != 0) throw Error("fdatasync", path);
+    }
+
     public static void FsyncDirectory(string path)
     {
         if (!CanSyncDirectories) return;

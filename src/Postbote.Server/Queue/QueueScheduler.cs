@@ -206,7 +206,7 @@ public sealed class QueueScheduler : IAsyncDisposable
 
         var attempt = new Recipient[indices.Count];
         for (int k = 0; k < attempt.Length; k++) attempt[k] = all[indices[k]];
-        var request = new DeliveryRequest(envelope, entry.BodyPath, attempt, retry);
+        var request = new DeliveryRequest(envelope, entry.BodyPath, attempt, retry) { BodyOffset = entry.BodyOffset };
         IReadOnlyList<RecipientResult>? results;
         try
         {
@@ -256,7 +256,7 @@ public sealed class QueueScheduler : IAsyncDisposable
             }
         }
 
-        var updated = new SpoolEntry(envelope with { Recipients = recipients }, states, entry.BodyPath, entry.IsRecovered);
+        var updated = entry with { Envelope = envelope with { Recipients = recipients }, States = states };
         try
         {
             bool removed = await _spool.SaveAsync(updated, CancellationToken.None).ConfigureAwait(false);

@@ -12,4 +12,9 @@ namespace Postbote.Queue;
 /// <param name="BodyPath">The full path of the body file <c>&lt;id&gt;.eml</c>, exactly <see cref="Envelope.Size"/> bytes.</param>
 /// <param name="IsRecovered"><c>true</c> when the entry was found in the spool at start-up (an earlier run may have
 /// delivered some copies before it stopped), <c>false</c> for a fresh commit.</param>
-public sealed record SpoolEntry(Envelope Envelope, IReadOnlyList<RecipientQueueState> States, string BodyPath, bool IsRecovered);
+public sealed record SpoolEntry(Envelope Envelope, IReadOnlyList<RecipientQueueState> States, string BodyPath, bool IsRecovered)
+{
+    /// <summary>Where in <see cref="BodyPath"/> the body starts, in bytes: its offset in the spool segment, or 0 for a body
+    /// in a file of its own.</summary>
+    public long BodyOffset { get; init; }
+}

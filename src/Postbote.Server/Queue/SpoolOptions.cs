@@ -17,10 +17,14 @@ public sealed class SpoolOptions
     /// <see cref="SpoolSyncMode.FsyncEachFile"/> elsewhere.</summary>
     public SpoolSyncMode SyncMode { get; set; } = OperatingSystem.IsLinux() ? SpoolSyncMode.SyncFs : SpoolSyncMode.FsyncEachFile;
 
+    /// <summary>Bytes after which a segment is closed and a new one started. Defaults to 64 MiB; at least 64 KiB.</summary>
+    public long SegmentSize { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Checks the options at start-up.</summary>
     /// <exception cref="ArgumentException">A directory is empty, or both directories are the same.</exception>
     public void Validate()
     {
+        if (SegmentSize < 64 * 1024) throw new ArgumentException("The segment size must be at least 64 KiB.", nameof(SegmentSize));
         if (string.IsNullOrWhiteSpace(Directory)) throw new ArgumentException("The spool directory must be set.", nameof(Directory));
         if (string.IsNullOrWhiteSpace(CorruptDirectory)) throw new ArgumentException("The corrupt directory must be set.", nameof(CorruptDirectory));
         if (string.Equals(Path.GetFullPath(Directory).TrimEnd(Path.DirectorySeparatorChar),

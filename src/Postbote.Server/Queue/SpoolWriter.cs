@@ -5,13 +5,15 @@ using Postbote.Core;
 namespace Postbote.Queue;
 
 /// <summary>
-/// Writes one message body into the spool. Up to <see cref="Spool.BufferSize"/> bytes stay in one pooled buffer, so
-/// a small message costs one open and one write at commit; a larger body goes to <c>&lt;id&gt;.eml</c> in chunks of
-/// that size.
+/// One message being received into the spool. The body grows in a pooled buffer (16 KiB doubling up to
+/// <see cref="Spool.InlineLimit"/>); a body that outgrows it is streamed to a file of its own, <c>&lt;id&gt;.eml</c>, so
+/// memory per session stays bounded whatever the message size. Small bodies never touch the disk until the commit
+/// appends them to the spool's segment.
 /// </summary>
 internal sealed class SpoolWriter : IMessageWriter
 {
     private const int Open = 0, Committing = 1, Closed = 2;
+    private const int FirstBuffer = 16 * 1024;
 
     private readonly Spool _spool;
     private byte[]? _buffer;
@@ -21,17 +23,23 @@ internal sealed class SpoolWriter : IMessageWriter
     private long _fileOffset;
     private int _state;
 
-    public SpoolWriter(Spool spool, QueueId id, string bodyPath)
+    public SpoolWriter(Spool spool, QueueId id)
     {
         _spool = spool;
         Id = id;
-        BodyPath = bodyPath;
-        _buffer = ArrayPool<byte>.Shared.Rent(Spool.BufferSize);
+        _buffer = spool.Buffers.Rent(FirstBuffer);
     }
 
     public QueueId Id { get; }
 
-    public string BodyPath { get; }
+    /// <summary>The body file when the body outgrew memory, else <c>null</c>.</summary>
+    public string? ExternalPath { get; private set; }
+
+    /// <summary>The open body file, for the committer's fsync.</summary>
+    public SafeFileHandle? ExternalFile => _file;
+
+    /// <summary>The body while it is in memory (valid until the writer is disposed).</summary>
+    public ReadOnlyMemory<byte> InlineBody => _file is null && _buffer is not null ? _buffer.AsMemory(0, _buffered) : default;
 
     public long Length => _length;
 
@@ -40,31 +48,18 @@ internal sealed class SpoolWriter : IMessageWriter
         if (_state != Open || _buffer is null) throw new InvalidOperationException("The message is already committed or aborted.");
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         ReadOnlySpan<byte> span = data.Span;
-        int free = _buffer.Length - _buffered;
-        if (span.Length <= free)
-        {
-            span.CopyTo(_buffer.AsSpan(_buffered));
-            _buffered += span.Length;
-            _length += span.Length;
-            return default;
-        }
         try
         {
-            // Fill the buffer, write it, then either buffer the rest or write it straight through.
-            span[..free].CopyTo(_buffer.AsSpan(_buffered));
-            _buffered += free;
-            _length += free;
-            span = span[free..];
-            FlushBuffer();
-            if (span.Length >= _buffer.Length)
+            if (_file is null && _buffered + span.Length > _buffer.Length) Grow(_buffered + span.Length);
+            if (_file is null)
             {
-                RandomAccess.Write(_file!, span, _fileOffset);
-                _fileOffset += span.Length;
+                span.CopyTo(_buffer.AsSpan(_buffered));
+                _buffered += span.Length;
             }
             else
             {
-                span.CopyTo(_buffer);
-                _buffered = span.Length;
+                RandomAccess.Write(_file, span, _fileOffset);
+                _fileOffset += span.Length;
             }
             _length += span.Length;
             return default;
@@ -75,71 +70,54 @@ internal sealed class SpoolWriter : IMessageWriter
         }
     }
 
-    public ValueTask CommitAsync(Envelope envelope, CancellationToken cancellationToken)
+    /// <summary>Doubles the buffer up to the inline limit; past it, moves the body to its own file.</summary>
+    private void Grow(int needed)
+    {
+        if (needed <= Spool.InlineLimit)
+        {
+            int size = _buffer!.Length;
+            while (size < needed) size *= 2;
+            byte[] bigger = _spool.Buffers.Rent(Math.Min(size, Spool.InlineLimit));
+            _buffer.AsSpan(0, _buffered).CopyTo(bigger);
+            _spool.Buffers.Return(_buffer);
+            _buffer = bigger;
+            return;
+        }
+        ExternalPath = _spool.GetExternalBodyPath(Id);
+        _file = File.OpenHandle(ExternalPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
+        RandomAccess.Write(_file, _buffer.AsSpan(0, _buffered), 0);
+        _fileOffset = _buffered;
+        _buffered = 0;
+    }
+
+    public async ValueTask CommitAsync(Envelope envelope, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         if (envelope.Id != Id) throw new ArgumentException("The envelope's queue ID differs from the one given at begin.", nameof(envelope));
         if (Interlocked.CompareExchange(ref _state, Committing, Open) != Open)
-        {
             throw new InvalidOperationException("The message is already committed or aborted.");
+        try
+        {
+            await _spool.CommitAsync(this, envelope with { Size = _length }).ConfigureAwait(false);
         }
-        Task commit = _spool.CommitAsync(this, envelope with { Size = _length });
-        return cancellationToken.CanBeCanceled ? new ValueTask(commit.WaitAsync(cancellationToken)) : new ValueTask(commit);
+        finally
+        {
+            Volatile.Write(ref _state, Closed);
+        }
     }
 
     public ValueTask DisposeAsync()
     {
-        if (Interlocked.CompareExchange(ref _state, Closed, Open) == Open)
-        {
-            // Aborted: nothing was committed, remove what was written.
-            CloseFile();
-            ReturnBuffer();
-            if (_fileOffset > 0 || File.Exists(BodyPath)) Spool.TryDelete(BodyPath);
-        }
-        return default;
-    }
-
-    /// <summary>Writes what is still buffered, fsyncs in per-file mode, and closes the body file.</summary>
-    internal void FinishBody(bool fsync)
-    {
-        try
-        {
-            FlushBuffer();
-            if (fsync) RandomAccess.FlushToDisk(_file!);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new IOException(e.Message, e);
-        }
-        finally
-        {
-            CloseFile();
-            ReturnBuffer();
-        }
-    }
-
-    /// <summary>Marks the writer closed after its commit ended (either way).</summary>
-    internal void MarkClosed() => Volatile.Write(ref _state, Closed);
-
-    private void FlushBuffer()
-    {
-        _file ??= File.OpenHandle(BodyPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
-        if (_buffered == 0) return;
-        RandomAccess.Write(_file, _buffer!.AsSpan(0, _buffered), _fileOffset);
-        _fileOffset += _buffered;
-        _buffered = 0;
-    }
-
-    private void CloseFile()
-    {
+        int previous = Interlocked.Exchange(ref _state, Closed);
         _file?.Dispose();
         _file = null;
-    }
-
-    private void ReturnBuffer()
-    {
-        byte[]? b = _buffer;
-        _buffer = null;
-        if (b is not null) ArrayPool<byte>.Shared.Return(b);
+        if (_buffer is not null)
+        {
+            _spool.Buffers.Return(_buffer);
+            _buffer = null;
+        }
+        // Not committed: nothing of it may stay. A committed body file belongs to the spool now.
+        if (previous == Open && ExternalPath is not null) Spool.TryDelete(ExternalPath);
+        return default;
     }
 }

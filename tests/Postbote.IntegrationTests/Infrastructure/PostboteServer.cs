@@ -30,7 +30,9 @@ public sealed class PostboteServer : IAsyncDisposable
         MaildirRoot = Path.Combine(TempDir, "maildir");
         ConfigPath = Path.Combine(TempDir, "postbote.toml");
         Port = FreePorts.Next();
-        File.WriteAllText(ConfigPath, Options.ToToml(DataDir, MaildirRoot, [Port]));
+        SubmissionPort = Options.Submission ? FreePorts.Next() : 0;
+        SubmissionsPort = Options.Submissions ? FreePorts.Next() : 0;
+        WriteConfiguration();
     }
 
     /// <summary>The settings written to <see cref="ConfigPath"/>.</summary>
@@ -53,6 +55,12 @@ public sealed class PostboteServer : IAsyncDisposable
 
     /// <summary>The SMTP port on 127.0.0.1.</summary>
     public int Port { get; }
+
+    /// <summary>The submission port (STARTTLS, then AUTH) on 127.0.0.1; 0 without <see cref="ServerOptions.Submission"/>.</summary>
+    public int SubmissionPort { get; }
+
+    /// <summary>The submissions port (implicit TLS) on 127.0.0.1; 0 without <see cref="ServerOptions.Submissions"/>.</summary>
+    public int SubmissionsPort { get; }
 
     /// <summary>The greeting line seen when the server became ready.</summary>
     public string Greeting { get; private set; } = string.Empty;
@@ -77,6 +85,82 @@ public sealed class PostboteServer : IAsyncDisposable
             await server.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Writes <see cref="Options"/> to <see cref="ConfigPath"/> again (after a test changed them, before a start).</summary>
+    public void WriteConfiguration() =>
+        File.WriteAllText(
+            ConfigPath,
+            Options.ToToml(
+                DataDir,
+                MaildirRoot,
+                [Port],
+                Options.Submission ? [SubmissionPort] : null,
+                Options.Submissions ? [SubmissionsPort] : null));
+
+    /// <summary>
+    /// Runs <c>postbote user add NAME [--address ADDR]... [--any-sender] --config FILE</c> with the password on standard
+    /// input (the first line, as the command reads it when stdin is not a terminal).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The command did not exit with 0.</exception>
+    public async Task AddUserAsync(string name, string password, IEnumerable<string>? addresses = null, bool anySender = false)
+    {
+        await RepoLayout.EnsureServerBuiltAsync();
+        List<string> args = [RepoLayout.ServerDll, "user", "add", name];
+        foreach (var address in addresses ?? [])
+        {
+            args.Add("--address");
+            args.Add(address);
+        }
+
+        if (anySender)
+        {
+            args.Add("--any-sender");
+        }
+
+        args.AddRange(["--config", ConfigPath]);
+        var result = await ExternalProcess.RunAsync(
+            "dotnet", args, TimeSpan.FromSeconds(60), TempDir, Encoding.UTF8.GetBytes(password + "\n"));
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"postbote user add {name} exited {result.ExitCode}\n{result.Output}");
+        }
+    }
+
+    /// <summary>Sends SIGHUP (reload the TLS certificate) without waiting.</summary>
+    public void SendHangup()
+    {
+        AddLog("=== SIGHUP");
+        Posix.Signal(ProcessId, Posix.SigHup);
+    }
+
+    /// <summary>How many lines the server printed so far contain <paramref name="text"/>.</summary>
+    public int LogCount(string text)
+    {
+        lock (log)
+        {
+            return log.Count(l => l.Contains(text, StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>
+    /// Waits (bounded) until at least <paramref name="count"/> lines the server printed contain <paramref name="text"/>;
+    /// false when time ran out.
+    /// </summary>
+    public async Task<bool> WaitForLogAsync(string text, int count, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (LogCount(text) < count)
+        {
+            if (clock.Elapsed >= timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
     }
 
     /// <summary>The Maildir of <paramref name="address"/> (local@domain).</summary>
@@ -195,14 +279,17 @@ public sealed class PostboteServer : IAsyncDisposable
             TimeSpan.FromSeconds(60),
             TempDir);
 
-    /// <summary>The files under {data_dir}/spool (none once every message is delivered).</summary>
-    public IReadOnlyList<string> SpoolFiles() =>
-        Directory.Exists(SpoolDir)
-            ? Directory.GetFiles(SpoolDir, "*", SearchOption.AllDirectories)
-                .Select(f => Path.GetRelativePath(SpoolDir, f))
-                .Order(StringComparer.Ordinal)
-                .ToList()
-            : [];
+    /// <summary>What the spool still holds, read from its files as <c>postbote queue list</c> does: the queue IDs of the
+    /// live messages, and the names of body files that belong to none (none once every message is delivered).</summary>
+    public IReadOnlyList<string> SpoolFiles()
+    {
+        if (!Directory.Exists(SpoolDir)) return [];
+        var options = new Postbote.Queue.SpoolOptions { Directory = SpoolDir, CorruptDirectory = Path.Combine(DataDir, "corrupt") };
+        using var spool = new Postbote.Queue.Spool(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<Postbote.Queue.Spool>.Instance);
+        var live = spool.List().Select(e => e.Id.Value).ToList();
+        var strays = Directory.GetFiles(SpoolDir, "*.eml").Select(Path.GetFileName).Where(f => !live.Contains(f![..^4])).Select(f => f!);
+        return live.Concat(strays).Order(StringComparer.Ordinal).ToList();
+    }
 
     /// <summary>Waits (bounded) until the spool holds no file; false when time ran out.</summary>
     public async Task<bool> WaitForEmptySpoolAsync(TimeSpan timeout)

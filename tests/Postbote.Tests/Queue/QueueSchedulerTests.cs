@@ -75,12 +75,12 @@ public sealed class QueueSchedulerTests : IDisposable
         await scheduler.StartAsync(CancellationToken.None);
 
         QueueId id = await SpoolTests.CommitAsync(spool, "Subject: x\r\n\r\nbody\r\n"u8.ToArray(), 7, "a@example.com", "b@example.com");
-        await WaitUntil(() => !File.Exists(spool.GetEnvelopePath(id)) && !File.Exists(spool.GetBodyPath(id)));
+        await WaitUntil(() => spool.Read(id) is null);
 
         DeliveryRequest request = Assert.Single(agent.Requests);
         Assert.Equal(id, request.Envelope.Id);
         Assert.False(request.IsRecovered);
-        Assert.Equal(spool.GetBodyPath(id), request.BodyPath);
+        Assert.Equal("Subject: x\r\n\r\nbody\r\n"u8.ToArray(), Spool.ReadBody(new SpoolEntry(request.Envelope, [], request.BodyPath, false) { BodyOffset = request.BodyOffset }));
         Assert.Equal(["a@example.com", "b@example.com"], request.Recipients.Select(r => r.Address.ToString()));
     }
 
@@ -107,7 +107,7 @@ public sealed class QueueSchedulerTests : IDisposable
         Assert.NotNull(saved.States[1].NextAttemptAt);
 
         Assert.True(await agent.Calls.WaitAsync(TimeSpan.FromSeconds(5)));
-        await WaitUntil(() => !File.Exists(spool.GetEnvelopePath(id)));
+        await WaitUntil(() => spool.Read(id) is null);
         DeliveryRequest[] requests = agent.Requests.ToArray();
         Assert.Equal(2, requests.Length);
         DeliveryRequest retry = requests[1];
@@ -143,7 +143,7 @@ public sealed class QueueSchedulerTests : IDisposable
         var agent = new ScriptedAgent((r, _) => r.Recipients.Select(_ => RecipientResult.Delivered("ok")).ToArray());
         await using QueueScheduler scheduler = NewScheduler(spool, agent);
         await scheduler.StartAsync(CancellationToken.None);
-        await WaitUntil(() => !File.Exists(spool.GetEnvelopePath(id)));
+        await WaitUntil(() => spool.Read(id) is null);
         DeliveryRequest request = Assert.Single(agent.Requests);
         Assert.True(request.IsRecovered);
     }
@@ -160,7 +160,7 @@ public sealed class QueueSchedulerTests : IDisposable
         QueueId id = await SpoolTests.CommitAsync(spool, "x"u8.ToArray(), 1, "a@example.com");
         await Task.Delay(50);
         Assert.Empty(agent.Requests);
-        Assert.True(File.Exists(spool.GetEnvelopePath(id)));
+        Assert.NotNull(spool.Read(id));
         await scheduler.DisposeAsync();
     }
 }

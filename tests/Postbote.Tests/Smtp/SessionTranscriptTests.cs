@@ -1,4 +1,5 @@
 using Postbote.Core;
+using Postbote.Queue;
 
 namespace Postbote.Tests.Smtp;
 
@@ -154,7 +155,7 @@ public class SessionTranscriptTests : IAsyncLifetime
         Assert.True(m.Success, done);
         var entry = _server.Spool.Read(new QueueId(m.Groups[1].Value));
         Assert.NotNull(entry);
-        string body = File.ReadAllText(entry!.BodyPath);
+        string body = System.Text.Encoding.Latin1.GetString(Spool.ReadBody(entry!));
         Assert.StartsWith("Received: from client.example.org ([127.0.0.1])\r\n\tby mx.example.com with ESMTP id " + m.Groups[1].Value + "\r\n\tfor <rcpt@example.com>;\r\n\t", body);
         Assert.EndsWith(" +0000\r\nSubject: t\r\n\r\n.hello\r\n", body);
     }
@@ -192,7 +193,7 @@ public class SessionTranscriptTests : IAsyncLifetime
         string last = await c.SendAsync("BDAT 9 LAST\r\n\r\n\r\nbin\0\n");
         Assert.Matches("^250 2.0.0 Ok: queued as [0-9A-Z]{16}\r\n$", last);
         var entry = Assert.Single(_server.Spool.List());
-        string body = File.ReadAllText(_server.Spool.GetBodyPath(entry.Id));
+        string body = System.Text.Encoding.Latin1.GetString(Spool.ReadBody(_server.Spool.Read(entry.Id)!));
         Assert.EndsWith("\r\nSubject: a\r\n\r\nbin\0\n", body);
     }
 
