@@ -36,10 +36,11 @@ public class SpoolCommitBenchmarks
         Spool spool = _spool;
         _drain = Task.Run(async () =>
         {
+            // Retire each committed message, as delivery does, so segments are recycled.
             await foreach (SpoolEntry e in spool.Committed.ReadAllAsync())
             {
-                File.Delete(e.BodyPath);
-                File.Delete(spool.GetEnvelopePath(e.Envelope.Id));
+                Envelope done = e.Envelope with { Recipients = e.Envelope.Recipients.Select(r => r with { Status = DeliveryStatus.Delivered }).ToArray() };
+                await spool.SaveAsync(e with { Envelope = done }, CancellationToken.None);
             }
         });
     }

@@ -93,7 +93,10 @@ public sealed class TlsCertificateProvider
         return new State(options, leaf, ComputeEndPointBinding(leaf));
     }
 
-    private static byte[] ComputeEndPointBinding(X509Certificate2 cert)
+    /// <summary>The <c>tls-server-end-point</c> channel-binding data of RFC 5929 §4.1 for a certificate.</summary>
+    /// <param name="cert">The server certificate.</param>
+    /// <returns>Its DER encoding hashed with its signature hash (SHA-256 for MD5 and SHA-1).</returns>
+    public static byte[] ComputeEndPointBinding(X509Certificate2 cert)
     {
         string oid = cert.SignatureAlgorithm.Value ?? "";
         return oid switch

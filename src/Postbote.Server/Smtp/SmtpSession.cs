@@ -44,9 +44,11 @@ internal sealed class SmtpSession : ITimeoutTarget
     private PipeReader _reader;
     private PipeWriter _writer;
     private SslStream? _tls;
+    private byte[]? _endPointBinding;
     private bool _startTlsPending;
     private ISaslExchange? _sasl;
     private bool _saslFinal;
+    private bool _discardingSasl;
     private string? _saslUser;
 
     private Mode _mode;
@@ -165,6 +167,8 @@ internal sealed class SmtpSession : ITimeoutTarget
                 _reader.AdvanceTo(consumed, buffer.End);
             }
             if (_unflushed) await FlushAsync().ConfigureAwait(false);
+            // RFC 8446 §6.1: each party MUST send a close_notify alert before closing its write side.
+            if (_tls is not null) await _tls.ShutdownAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or AuthenticationException)
         {
@@ -198,6 +202,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                         if (buffer.Length > MaxPhysicalLine)
                         {
                             // RFC 5321 §4.5.3.1.4 limit: drain to the end of the line in bounded memory, then refuse.
+                            _discardingSasl = IsAuthLine(buffer);
                             _mode = Mode.DiscardLine;
                             return buffer.End;
                         }
@@ -207,7 +212,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
                     if (line.Length > MaxPhysicalLine)
                     {
-                        Reply(SmtpReply.LineTooLong);
+                        Reply(IsAuthLine(line) ? SaslLineTooLong : SmtpReply.LineTooLong);
                         continue;
                     }
                     int length = (int)line.Length;
@@ -231,7 +236,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     SequencePosition? lf = buffer.PositionOf((byte)'\n');
                     if (lf is null)
                     {
-                        if (buffer.Length > MaxPhysicalLine) { _mode = Mode.DiscardLine; return buffer.End; }
+                        if (buffer.Length > MaxPhysicalLine) { _discardingSasl = true; _mode = Mode.DiscardLine; return buffer.End; }
                         return buffer.Start;
                     }
                     ReadOnlySequence<byte> line = buffer.Slice(0, lf.Value);
@@ -247,12 +252,10 @@ internal sealed class SmtpSession : ITimeoutTarget
                     if (lf is null) return buffer.End;
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
                     _mode = Mode.Command;
-                    if (_sasl is not null)
-                    {
-                        EndSasl();
-                        Reply(new SmtpReply(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long"));
-                    }
-                    else Reply(SmtpReply.LineTooLong);
+                    if (_sasl is not null) EndSasl();
+                    // RFC 4954 §4: a SASL line (an AUTH command or a response) over 12,288 octets gets 500 5.5.6.
+                    Reply(_discardingSasl ? SaslLineTooLong : SmtpReply.LineTooLong);
+                    _discardingSasl = false;
                     continue;
                 }
                 case Mode.Data:
@@ -313,7 +316,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         if (length + 2 > limit)
         {
             Reply(verb == SmtpVerb.Auth
-                ? new SmtpReply(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long")
+                ? SaslLineTooLong
                 : SmtpReply.LineTooLong);
             return default;
         }
@@ -383,6 +386,16 @@ internal sealed class SmtpSession : ITimeoutTarget
         }
     }
 
+    private static readonly SmtpReply SaslLineTooLong = new(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long");
+
+    private static bool IsAuthLine(ReadOnlySequence<byte> line)
+    {
+        Span<byte> head = stackalloc byte[5];
+        if (line.Length < 5) return false;
+        line.Slice(0, 5).CopyTo(head);
+        return Ascii.EqualsIgnoreCase(head, "AUTH "u8);
+    }
+
     private static readonly SmtpReply NotImplemented = new(SmtpReplyCode.CommandNotImplemented, EnhancedStatusCode.InvalidCommand, "Error: command not implemented");
 
     private static SmtpReply Syntax(string text) => new(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.InvalidArguments, text);
@@ -443,7 +456,8 @@ internal sealed class SmtpSession : ITimeoutTarget
         var bindings = new Dictionary<string, byte[]>();
         if (_tls is not null && _server.Tls is { } tls)
         {
-            bindings["tls-server-end-point"] = tls.EndPointBinding;
+            // RFC 5929 §4: the hash of the certificate this connection's handshake used (not a newer one after a reload).
+            bindings["tls-server-end-point"] = _endPointBinding ?? tls.EndPointBinding;
             using var unique = _tls.TransportContext?.GetChannelBinding(System.Security.Authentication.ExtendedProtection.ChannelBindingKind.Unique);
             if (unique is not null && !unique.IsInvalid && unique.Size > 0 && _tls.SslProtocol != System.Security.Authentication.SslProtocols.Tls13)
             {
@@ -498,6 +512,11 @@ internal sealed class SmtpSession : ITimeoutTarget
         }
         _tls = tls;
         _stream = tls;
+        if (tls.LocalCertificate is { } local)
+        {
+            using var cert = new System.Security.Cryptography.X509Certificates.X509Certificate2(local);
+            _endPointBinding = TlsCertificateProvider.ComputeEndPointBinding(cert);
+        }
         (_reader, _writer) = CreatePipes(tls);
         _info = _info with { IsTls = true };
         _log.LogInformation("TLS established: {Protocol} {Cipher}", tls.SslProtocol, tls.NegotiatedCipherSuite);
@@ -564,7 +583,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         if (text.Length > MaxSaslLine)
         {
             EndSasl();
-            Reply(new SmtpReply(SmtpReplyCode.SyntaxError, new EnhancedStatusCode(5, 5, 6), "Error: authentication exchange line is too long"));
+            Reply(SaslLineTooLong);
             return default;
         }
         if (text.Length == 1 && text[0] == '*')

@@ -5,6 +5,9 @@ namespace Postbote.IntegrationTests.Infrastructure;
 /// <summary>POSIX signals, which <see cref="System.Diagnostics.Process"/> cannot send except SIGKILL.</summary>
 public static class Posix
 {
+    /// <summary>SIGHUP.</summary>
+    public const int SigHup = 1;
+
     /// <summary>SIGTERM.</summary>
     public const int SigTerm = 15;
 

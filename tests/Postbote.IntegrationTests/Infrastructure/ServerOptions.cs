@@ -56,14 +56,61 @@ public sealed class ServerOptions
     /// <summary>[log] level.</summary>
     public string LogLevel { get; set; } = "information";
 
+    /// <summary>Whether the server gets a [smtp] submission listener (STARTTLS, then AUTH) on a port of its own.</summary>
+    public bool Submission { get; set; }
+
+    /// <summary>Whether the server gets a [smtp] submissions listener (implicit TLS, RFC 8314) on a port of its own.</summary>
+    public bool Submissions { get; set; }
+
+    /// <summary>[smtp] require_tls.</summary>
+    public bool? RequireTls { get; set; }
+
+    /// <summary>[smtp] plaintext_auth.</summary>
+    public bool? PlaintextAuth { get; set; }
+
+    /// <summary>[tls] enabled.</summary>
+    public bool? TlsEnabled { get; set; }
+
+    /// <summary>[tls] certificate: PEM file, absolute path.</summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>[tls] key: PEM file, absolute path.</summary>
+    public string? TlsKey { get; set; }
+
+    /// <summary>[auth] max_failures.</summary>
+    public int? AuthMaxFailures { get; set; }
+
+    /// <summary>[auth] failure_window in seconds.</summary>
+    public int? AuthFailureWindowSeconds { get; set; }
+
+    /// <summary>[auth] block_time in seconds.</summary>
+    public int? AuthBlockTimeSeconds { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
-    public string ToToml(string dataDir, string maildirRoot, IEnumerable<int> ports)
+    public string ToToml(
+        string dataDir,
+        string maildirRoot,
+        IEnumerable<int> ports,
+        IEnumerable<int>? submissionPorts = null,
+        IEnumerable<int>? submissionsPorts = null)
     {
         var toml = new StringBuilder();
         toml.Append(CultureInfo.InvariantCulture, $"hostname = {Quote(Hostname)}\n");
         toml.Append(CultureInfo.InvariantCulture, $"data_dir = {Quote(dataDir)}\n\n");
         toml.Append("[smtp]\n");
         toml.Append(CultureInfo.InvariantCulture, $"listen = {List(ports.Select(p => $"127.0.0.1:{p}"))}\n");
+        if (submissionPorts is not null)
+        {
+            toml.Append(CultureInfo.InvariantCulture, $"submission = {List(submissionPorts.Select(p => $"127.0.0.1:{p}"))}\n");
+        }
+
+        if (submissionsPorts is not null)
+        {
+            toml.Append(CultureInfo.InvariantCulture, $"submissions = {List(submissionsPorts.Select(p => $"127.0.0.1:{p}"))}\n");
+        }
+
+        Boolean(toml, "require_tls", RequireTls);
+        Boolean(toml, "plaintext_auth", PlaintextAuth);
         toml.Append(CultureInfo.InvariantCulture, $"trusted_networks = {List(TrustedNetworks)}\n\n");
         toml.Append("[limits]\n");
         Number(toml, "message_size", MessageSize);
@@ -84,6 +131,22 @@ public sealed class ServerOptions
             toml.Append(CultureInfo.InvariantCulture, $"{Quote(alias)} = {List(targets)}\n");
         }
 
+        if (TlsEnabled is not null || TlsCertificate is not null || TlsKey is not null)
+        {
+            toml.Append("\n[tls]\n");
+            Boolean(toml, "enabled", TlsEnabled);
+            Text(toml, "certificate", TlsCertificate);
+            Text(toml, "key", TlsKey);
+        }
+
+        if (AuthMaxFailures is not null || AuthFailureWindowSeconds is not null || AuthBlockTimeSeconds is not null)
+        {
+            toml.Append("\n[auth]\n");
+            Number(toml, "max_failures", AuthMaxFailures);
+            Number(toml, "failure_window", AuthFailureWindowSeconds);
+            Number(toml, "block_time", AuthBlockTimeSeconds);
+        }
+
         toml.Append("\n[log]\n");
         toml.Append(CultureInfo.InvariantCulture, $"level = {Quote(LogLevel)}\n");
         return toml.ToString();
@@ -94,6 +157,22 @@ public sealed class ServerOptions
         if (value is { } v)
         {
             toml.Append(CultureInfo.InvariantCulture, $"{key} = {v}\n");
+        }
+    }
+
+    private static void Boolean(StringBuilder toml, string key, bool? value)
+    {
+        if (value is { } v)
+        {
+            toml.Append(CultureInfo.InvariantCulture, $"{key} = {(v ? "true" : "false")}\n");
+        }
+    }
+
+    private static void Text(StringBuilder toml, string key, string? value)
+    {
+        if (value is not null)
+        {
+            toml.Append(CultureInfo.InvariantCulture, $"{key} = {Quote(value)}\n");
         }
     }
 

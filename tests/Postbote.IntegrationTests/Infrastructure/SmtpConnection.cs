@@ -1,16 +1,27 @@
+using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Postbote.IntegrationTests.Infrastructure;
 
-/// <summary>A raw SMTP client over TCP that sends exactly the bytes it is given and keeps a transcript.</summary>
+/// <summary>
+/// A raw SMTP client over TCP that sends exactly the bytes it is given and keeps a transcript; it can switch to TLS
+/// (STARTTLS) or start with it (implicit TLS, RFC 8314).
+/// </summary>
 public sealed partial class SmtpConnection : IDisposable
 {
+    /// <summary>The host name the test servers run as, and so the TLS server name the client asks for.</summary>
+    public const string ServerName = "mx.test";
+
     private static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(15);
     private readonly TcpClient client;
-    private readonly NetworkStream stream;
     private readonly List<byte> pending = [];
+    private readonly byte[] readBuffer = new byte[65536];
+    private Stream stream;
+    private Task<int>? inflight;
     private bool closed;
 
     private SmtpConnection(TcpClient client)
@@ -19,6 +30,12 @@ public sealed partial class SmtpConnection : IDisposable
         stream = client.GetStream();
     }
 
+    /// <summary>The TLS layer once <see cref="StartTlsAsync"/> or <see cref="ConnectTlsAsync"/> ran; null before.</summary>
+    public SslStream? Tls { get; private set; }
+
+    /// <summary>The local end of the TCP connection.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)client.Client.LocalEndPoint!;
+
     /// <summary>What was said so far.</summary>
     public Transcript Transcript { get; } = new();
 
@@ -26,24 +43,86 @@ public sealed partial class SmtpConnection : IDisposable
     public SmtpResponse Greeting { get; private set; } = new(0, string.Empty, false, false);
 
     /// <summary>Connects to 127.0.0.1:<paramref name="port"/> and reads the greeting.</summary>
-    public static async Task<SmtpConnection> ConnectAsync(int port, TimeSpan? timeout = null)
+    public static Task<SmtpConnection> ConnectAsync(int port, TimeSpan? timeout = null) =>
+        ConnectFromAsync(null, port, timeout);
+
+    /// <summary>
+    /// Connects to 127.0.0.1:<paramref name="port"/> from <paramref name="localAddress"/> (bound before connecting, e.g.
+    /// 127.0.0.2; null: the system's choice) and reads the greeting.
+    /// </summary>
+    public static async Task<SmtpConnection> ConnectFromAsync(IPAddress? localAddress, int port, TimeSpan? timeout = null)
     {
-        var tcp = new TcpClient { NoDelay = true };
+        var connection = await OpenAsync(localAddress, port, timeout);
+        connection.Greeting = await connection.ReadReplyAsync(timeout);
+        return connection;
+    }
+
+    /// <summary>
+    /// Connects to the implicit-TLS port 127.0.0.1:<paramref name="port"/>, runs the TLS handshake (server name
+    /// <see cref="ServerName"/>), then reads the greeting inside TLS.
+    /// </summary>
+    /// <param name="port">The submissions port.</param>
+    /// <param name="validate">Checks the server certificate; null accepts any.</param>
+    /// <param name="protocols">The TLS versions to offer; None for the system default.</param>
+    public static async Task<SmtpConnection> ConnectTlsAsync(
+        int port, RemoteCertificateValidationCallback? validate = null, SslProtocols protocols = SslProtocols.None)
+    {
+        var connection = await OpenAsync(null, port, null);
         try
         {
-            using var cts = new CancellationTokenSource(timeout ?? DefaultReplyTimeout);
-            await tcp.ConnectAsync("127.0.0.1", port, cts.Token);
+            await connection.HandshakeAsync(validate, protocols);
+            connection.Greeting = await connection.ReadReplyAsync();
+            return connection;
         }
         catch
         {
-            tcp.Dispose();
+            connection.Dispose();
             throw;
         }
+    }
 
-        var connection = new SmtpConnection(tcp);
-        connection.Transcript.Note($"connected to 127.0.0.1:{port}");
-        connection.Greeting = await connection.ReadReplyAsync(timeout);
-        return connection;
+    /// <summary>
+    /// Runs the TLS handshake on this connection, after the server's 220 to STARTTLS. Fails when the server sent more
+    /// clear-text bytes after that reply (they would be a reply to something the client never said inside TLS).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Clear-text bytes are left over from before the handshake.</exception>
+    public async Task StartTlsAsync(RemoteCertificateValidationCallback? validate = null, SslProtocols protocols = SslProtocols.None)
+    {
+        if (pending.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"the server sent clear-text bytes after its reply to STARTTLS: {Transcript.Escape(pending.ToArray())}\n{Transcript}");
+        }
+
+        await HandshakeAsync(validate, protocols);
+    }
+
+    /// <summary>Whether any byte arrives within <paramref name="wait"/> (kept for the next read); for "nothing may come".</summary>
+    public async Task<bool> AnythingArrivesAsync(TimeSpan wait)
+    {
+        if (pending.Count > 0)
+        {
+            return true;
+        }
+
+        using var cts = new CancellationTokenSource(wait);
+        try
+        {
+            var n = await ReadSomeAsync(cts.Token);
+            if (n == 0)
+            {
+                closed = true;
+                Transcript.Note("server closed the connection");
+                return true;
+            }
+
+            pending.AddRange(readBuffer.AsSpan(0, n));
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Sends <paramref name="text"/> as UTF-8, exactly (add CRLF yourself).</summary>
@@ -108,11 +187,10 @@ public sealed partial class SmtpConnection : IDisposable
                 return TakePartial(closedNow: true, timedOut: false);
             }
 
-            var buffer = new byte[65536];
             int n;
             try
             {
-                n = await stream.ReadAsync(buffer, cts.Token);
+                n = await ReadSomeAsync(cts.Token);
             }
             catch (OperationCanceledException)
             {
@@ -130,7 +208,7 @@ public sealed partial class SmtpConnection : IDisposable
                 continue;
             }
 
-            pending.AddRange(buffer.AsSpan(0, n));
+            pending.AddRange(readBuffer.AsSpan(0, n));
         }
     }
 
@@ -138,13 +216,12 @@ public sealed partial class SmtpConnection : IDisposable
     public async Task<bool> WaitForCloseAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        var buffer = new byte[65536];
         while (!closed)
         {
             int n;
             try
             {
-                n = await stream.ReadAsync(buffer, cts.Token);
+                n = await ReadSomeAsync(cts.Token);
             }
             catch (OperationCanceledException)
             {
@@ -162,7 +239,7 @@ public sealed partial class SmtpConnection : IDisposable
                 break;
             }
 
-            Transcript.Server(buffer.AsSpan(0, n));
+            Transcript.Server(readBuffer.AsSpan(0, n));
         }
 
         return true;
@@ -171,11 +248,85 @@ public sealed partial class SmtpConnection : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        Tls?.Dispose();
         client.Dispose();
     }
 
     /// <inheritdoc/>
     public override string ToString() => Transcript.ToString();
+
+    private static async Task<SmtpConnection> OpenAsync(IPAddress? localAddress, int port, TimeSpan? timeout)
+    {
+        var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
+        try
+        {
+            if (localAddress is not null)
+            {
+                tcp.Client.Bind(new IPEndPoint(localAddress, 0));
+            }
+
+            using var cts = new CancellationTokenSource(timeout ?? DefaultReplyTimeout);
+            await tcp.ConnectAsync(IPAddress.Loopback, port, cts.Token);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+
+        var connection = new SmtpConnection(tcp);
+        connection.Transcript.Note($"connected to 127.0.0.1:{port} from {connection.LocalEndPoint}");
+        return connection;
+    }
+
+    /// <summary>
+    /// One read into <see cref="readBuffer"/>. A read that times out stays in flight and the next call picks it up, so
+    /// no read is ever cancelled half-way (a cancelled read can leave an SslStream unusable).
+    /// </summary>
+    private async Task<int> ReadSomeAsync(CancellationToken cancellationToken)
+    {
+        inflight ??= stream.ReadAsync(readBuffer).AsTask();
+        var read = inflight;
+        var done = await Task.WhenAny(read, Task.Delay(Timeout.Infinite, cancellationToken));
+        if (done != read)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        inflight = null;
+        return await read;
+    }
+
+    private async Task HandshakeAsync(RemoteCertificateValidationCallback? validate, SslProtocols protocols)
+    {
+        if (inflight is not null)
+        {
+            throw new InvalidOperationException("a clear-text read is still waiting; the handshake cannot start");
+        }
+
+        var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: true);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = ServerName,
+            EnabledSslProtocols = protocols,
+            RemoteCertificateValidationCallback = validate ?? ((_, _, _, _) => true),
+        };
+        using var cts = new CancellationTokenSource(DefaultReplyTimeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(options, cts.Token);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            Transcript.Note($"TLS handshake failed: {e.Message}");
+            tls.Dispose();
+            throw new InvalidOperationException($"TLS handshake failed: {e.Message}\n{Transcript}", e);
+        }
+
+        Tls = tls;
+        stream = tls;
+        Transcript.Note($"TLS established: {tls.SslProtocol} {tls.NegotiatedCipherSuite}, certificate {tls.RemoteCertificate?.Subject}");
+    }
 
     [GeneratedRegex(@"^(\d{3})([ -]|\r?\n)")]
     private static partial Regex ReplyLine();

@@ -1,0 +1,43 @@
+using System.Net.Security;
+using System.Text;
+
+namespace Postbote.IntegrationTests.Infrastructure;
+
+/// <summary>STARTTLS and AUTH steps over a <see cref="SmtpConnection"/>, with assertions that show the transcript.</summary>
+public static class AuthDialog
+{
+    /// <summary>The SASL PLAIN initial response (RFC 4616): base64 of NUL user NUL password.</summary>
+    public static string Plain(string user, string password) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
+
+    /// <summary>Base64 of the UTF-8 bytes of <paramref name="text"/> (the AUTH LOGIN steps).</summary>
+    public static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>EHLO (STARTTLS offered, AUTH not), STARTTLS (exactly 220 2.0.0), the handshake, EHLO again.</summary>
+    /// <returns>The EHLO reply inside TLS.</returns>
+    public static async Task<SmtpResponse> StartTlsAsync(SmtpConnection smtp, RemoteCertificateValidationCallback? validate = null)
+    {
+        var ehlo = await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
+        Assert.True(ehlo.Text.Contains("250-STARTTLS\r\n", StringComparison.Ordinal) || ehlo.Text.Contains("250 STARTTLS\r\n", StringComparison.Ordinal),
+            $"STARTTLS not offered before TLS\n{smtp.Transcript}");
+        Assert.False(ehlo.Text.Contains("AUTH", StringComparison.Ordinal), $"AUTH offered before TLS\n{smtp.Transcript}");
+        await SmtpDialog.ExpectAsync(smtp, "STARTTLS", "^220 2\\.0\\.0 ");
+        await smtp.StartTlsAsync(validate);
+        return await EhloInTlsAsync(smtp);
+    }
+
+    /// <summary>EHLO inside TLS: 250, no STARTTLS, AUTH with the four mechanisms.</summary>
+    public static async Task<SmtpResponse> EhloInTlsAsync(SmtpConnection smtp)
+    {
+        var ehlo = await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
+        Assert.False(ehlo.Text.Contains("STARTTLS", StringComparison.Ordinal), $"STARTTLS offered inside TLS\n{smtp.Transcript}");
+        Assert.True(
+            ehlo.Text.Contains("AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN\r\n", StringComparison.Ordinal),
+            $"AUTH mechanisms not offered inside TLS\n{smtp.Transcript}");
+        return ehlo;
+    }
+
+    /// <summary>AUTH PLAIN with an initial response; asserts the reply matches <paramref name="expected"/>.</summary>
+    public static Task<SmtpResponse> PlainAsync(SmtpConnection smtp, string user, string password, string expected = "^235 2\\.7\\.0 ") =>
+        SmtpDialog.ExpectAsync(smtp, "AUTH PLAIN " + Plain(user, password), expected);
+}
