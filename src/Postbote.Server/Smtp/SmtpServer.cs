@@ -22,7 +22,8 @@ public sealed class SmtpServer : IAsyncDisposable
     private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = new();
     private readonly List<Task> _acceptLoops = new();
     private readonly ConcurrentDictionary<IPAddress, int> _perIp = new();
-    private readonly ConcurrentDictionary<Task, byte> _sessions = new();
+    private readonly TaskCompletionSource _allSessionsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _activeSessions;
     private readonly CancellationTokenSource _stopping = new();
     private int _connections;
     private long _sessionCounter;
@@ -135,10 +136,23 @@ public sealed class SmtpServer : IAsyncDisposable
                 _log.LogWarning("accept failed: {Error}", e.SocketErrorCode);
                 continue;
             }
-            Task t = Task.Run(() => ServeAsync(client, options));
-            _sessions.TryAdd(t, 0);
-            _ = t.ContinueWith(static (done, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(done, out _), _sessions,
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            // No Task.Run closure and no per-connection task bookkeeping: an idle connection should cost as little memory
+            // as possible. A counter tells StopAsync when the last session has ended.
+            Interlocked.Increment(ref _activeSessions);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Server.ServeAndCountAsync(state.Client, state.Options),
+                (Server: this, Client: client, Options: options), preferLocal: false);
+        }
+    }
+
+    private async Task ServeAndCountAsync(Socket client, ListenerOptions listener)
+    {
+        try
+        {
+            await ServeAsync(client, listener).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _activeSessions) == 0 && _stopping.IsCancellationRequested) _allSessionsEnded.TrySetResult();
         }
     }
 
@@ -201,7 +215,8 @@ public sealed class SmtpServer : IAsyncDisposable
         _stopping.Cancel();
         foreach (var l in _listeners) l.Socket.Dispose();
         try { await Task.WhenAll(_acceptLoops).ConfigureAwait(false); } catch (OperationCanceledException) { }
-        Task all = Task.WhenAll(_sessions.Keys);
+        if (Volatile.Read(ref _activeSessions) == 0) _allSessionsEnded.TrySetResult();
+        Task all = _allSessionsEnded.Task;
         Task limit = Task.Delay(Options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5), Time, cancellationToken);
         await Task.WhenAny(all, limit).ConfigureAwait(false);
         _log.LogInformation("SMTP service stopped; {Open} connections still open", ConnectionCount);
