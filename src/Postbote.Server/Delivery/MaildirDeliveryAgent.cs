@@ -168,7 +168,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             {
                 try
                 {
-                    c.Handle = File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
+                    c.Handle = OpenTmp(c, createdDirectories);
                     byte[] deliveredTo = Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + "\r\n");
                     RandomAccess.Write(c.Handle, header, 0);
                     RandomAccess.Write(c.Handle, deliveredTo, header.Length);
@@ -255,7 +255,16 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         {
             try
             {
-                File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                try
+                {
+                    File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    // new/ was removed while the copy was written (by hand, or by a clean-up): make it again, once.
+                    System.IO.Directory.CreateDirectory(Path.Combine(c.Directory, "new"));
+                    File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                }
                 renamed.Add(c);
                 createdDirectories.Add(Path.Combine(c.Directory, "new"));
             }
@@ -274,6 +283,22 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         {
             // The copy may or may not survive a crash: retry; the retry finds it in new/ if it did.
             foreach (Copy c in renamed) c.Result = Fail(c, e);
+        }
+    }
+
+    /// <summary>Creates the copy's file in tmp/; if the Maildir vanished since it was last seen (removed by hand while the
+    /// server runs), it is made again and the open retried once.</summary>
+    private SafeFileHandle OpenTmp(Copy c, HashSet<string> createdDirectories)
+    {
+        try
+        {
+            return File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            _knownMaildirs.TryRemove(c.Directory, out _);
+            EnsureMaildir(c.Directory, createdDirectories);
+            return File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
         }
     }
 

@@ -55,6 +55,21 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task MaildirRemovedWhileRunningIsMadeAgain()
+    {
+        MaildirDeliveryAgent agent = Agent();
+        await agent.DeliverAsync(Request(null, false, "alice@example.com"), CancellationToken.None);
+        Directory.Delete(_dir.Combine("mail", "example.com", "alice"), recursive: true);
+        DeliveryRequest second = Request(null, false, "alice@example.com") with
+        {
+            Envelope = Request(null, false, "alice@example.com").Envelope with { Id = new QueueId("0123456789ABCDEG") },
+        };
+        RecipientResult r = Assert.Single(await agent.DeliverAsync(second, CancellationToken.None));
+        Assert.Equal(DeliveryOutcome.Delivered, r.Outcome);
+        Assert.Single(NewFiles("example.com", "alice"));
+    }
+
+    [Fact]
     public async Task NullReversePathIsWrittenAsEmptyAngleBrackets()
     {
         await Agent().DeliverAsync(Request(null, false, "alice@example.com"), CancellationToken.None);
