@@ -6,9 +6,9 @@ using Postbote.Core;
 namespace Postbote.Queue;
 
 /// <summary>
-/// The envelope file <c>&lt;id&gt;.env</c>: one JSON object, a line feed, then the trailer <c>#crc32c=XXXXXXXX</c> and a
-/// line feed, where XXXXXXXX is the CRC-32C (upper-case hex) of every byte before the trailer. A file without a valid
-/// trailer was torn by a crash before its commit completed: it was never committed.
+/// The envelope as stored in a spool record: one JSON object (envelope and per-recipient queue state), a line feed, then
+/// the trailer <c>#crc32c=XXXXXXXX</c> and a line feed, where XXXXXXXX is the CRC-32C (upper-case hex) of every byte
+/// before the trailer. The record around it has its own checksum; the trailer lets the envelope be checked on its own.
 /// </summary>
 internal static class EnvelopeFile
 {

@@ -2,7 +2,7 @@ using Postbote.Core;
 
 namespace Postbote.Queue;
 
-/// <summary>One line of <c>postbote queue list</c>: a committed message as read from its envelope file.</summary>
+/// <summary>One line of <c>postbote queue list</c>: a committed message as read from its latest spool record.</summary>
 /// <param name="Id">The queue ID.</param>
 /// <param name="ReceivedAt">When the message was accepted (UTC).</param>
 /// <param name="Size">The body size in bytes.</param>

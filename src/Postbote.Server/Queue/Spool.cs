@@ -475,7 +475,8 @@ public sealed class Spool : IMessageSink, IDisposable
                 SpoolEntry entry;
                 try
                 {
-                    entry = EnvelopeFile.Parse(json, bodyPath, isRecovered: forRecovery) with { BodyOffset = bodyMode == 1 ? 0 : bodyOffset };
+                    if (!EnvelopeFile.TryVerify(json, out ReadOnlySpan<byte> envelopeJson)) throw new FormatException("The envelope's own checksum does not match.");
+                    entry = EnvelopeFile.Parse(envelopeJson, bodyPath, isRecovered: forRecovery) with { BodyOffset = bodyMode == 1 ? 0 : bodyOffset };
                     if (entry.Envelope.Id != id) throw new FormatException("The envelope names queue ID " + entry.Envelope.Id + ".");
                     if (entry.Envelope.Size != bodyLength) throw new FormatException($"The envelope says {entry.Envelope.Size} bytes, the record holds {bodyLength}.");
                     if (bodyMode == 1)

@@ -6,15 +6,15 @@ namespace Postbote.Queue;
 /// </summary>
 public sealed class SpoolOptions
 {
-    /// <summary>The spool directory: one body file <c>&lt;id&gt;.eml</c> and one envelope file <c>&lt;id&gt;.env</c> per
-    /// message. Default: <c>data/spool</c>.</summary>
+    /// <summary>The spool directory: segment files <c>seg-NNNNNNNNNNNN.log</c>, and <c>&lt;id&gt;.eml</c> for bodies over
+    /// <see cref="Spool.InlineLimit"/>. Default: <c>data/spool</c>.</summary>
     public string Directory { get; set; } = Path.Combine("data", "spool");
 
     /// <summary>Where entries that cannot be read are moved, never to be retried. Default: <c>data/corrupt</c>.</summary>
     public string CorruptDirectory { get; set; } = Path.Combine("data", "corrupt");
 
-    /// <summary>How commits are made durable. Default: <see cref="SpoolSyncMode.SyncFs"/> on Linux,
-    /// <see cref="SpoolSyncMode.FsyncEachFile"/> elsewhere.</summary>
+    /// <summary>How local deliveries are made durable (see <see cref="SpoolSyncMode"/>). Default:
+    /// <see cref="SpoolSyncMode.SyncFs"/> on Linux, <see cref="SpoolSyncMode.FsyncEachFile"/> elsewhere.</summary>
     public SpoolSyncMode SyncMode { get; set; } = OperatingSystem.IsLinux() ? SpoolSyncMode.SyncFs : SpoolSyncMode.FsyncEachFile;
 
     /// <summary>Bytes after which a segment is closed and a new one started. Defaults to 64 MiB; at least 64 KiB.</summary>

@@ -1,13 +1,14 @@
 namespace Postbote.Queue;
 
 /// <summary>
-/// How the spool and the Maildir agent make files durable before a commit is acknowledged (RFC 5321 §6.1: "the
-/// receiver-SMTP MUST NOT lose the message"). Either way, concurrent commits share one sync round (group commit).
+/// How the Maildir agent (through <see cref="DurabilityBarrier"/>) makes delivered files durable before a message is
+/// retired from the spool. Either way, concurrent deliveries share one sync round. The spool itself always appends to
+/// its segment and fdatasyncs it once per batch.
 /// </summary>
 public enum SpoolSyncMode
 {
     /// <summary>
-    /// One <c>syncfs(2)</c> of the file system that holds the directory per batch of commits: it writes back every dirty
+    /// One <c>syncfs(2)</c> of the file system that holds the directory per round: it writes back every dirty
     /// file and directory entry of that file system at once. The default on Linux.
     /// </summary>
     SyncFs,
