@@ -28,6 +28,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private SmtpServer? _smtp;
     private TlsCertificateProvider? _tls;
     private PosixSignalRegistration? _sighup;
+    private DataDirectoryLock? _lock;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -52,8 +53,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var c = _config;
         _log.LogInformation("configuration: {Source}; host name {HostName}; data in {DataDir}; local domains {Domains}; catch-all {CatchAll}; trusted networks {Trusted}; message size limit {Size} bytes",
             c.Source, c.Smtp.HostName, Path.GetFullPath(c.DataDirectory), string.Join(", ", c.Local.Domains), c.Local.CatchAll ?? "(none)",
-            string.Join(", ", c.Smtp.TrustedNetworks), c.Smtp.Limits.MessageSize);
-        Directory.CreateDirectory(c.DataDirectory);
+            c.Smtp.TrustedNetworks.Count == 0 ? "(none)" : string.Join(", ", c.Smtp.TrustedNetworks), c.Smtp.Limits.MessageSize);
+        DataDirectoryLock.RestrictFileModes();
+        _lock = DataDirectoryLock.Acquire(c.DataDirectory);
         Directory.CreateDirectory(c.Local.MaildirRoot);
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
@@ -87,7 +89,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 BlockTime = c.AuthBlockTime,
             }, TimeProvider.System, _loggers.CreateLogger<AuthFailureLimiter>());
             auth = new SmtpAuthentication(new SaslMechanisms(users, ScramServerSecret.LoadOrCreate(c.DataDirectory)), limiter);
-            _log.LogInformation("SMTP AUTH enabled with {Users} user(s) from {File}", users.List().Count, c.UsersFile);
+            _log.LogInformation("SMTP AUTH enabled with {Users} user(s) from {File}", users.List().Count, Path.GetFullPath(c.UsersFile));
         }
         _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), _spool, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -112,5 +114,6 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         _spool?.Dispose();
         _maildirBarrier?.Dispose();
+        _lock?.Dispose();
     }
 }

@@ -67,7 +67,11 @@ internal static class Cli
 
     private static async Task<int> ServeAsync(PostboteConfiguration config)
     {
-        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            ContentRootPath = Directory.GetCurrentDirectory(), // relative data paths are taken from here
+        });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(config.LogLevel);
         builder.Logging.AddSimpleConsole(o =>

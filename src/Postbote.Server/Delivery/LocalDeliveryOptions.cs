@@ -23,4 +23,61 @@ public sealed class LocalDeliveryOptions
     /// <summary>The root of the Maildirs: mailbox <c>user@domain</c> is the Maildir <c>{MaildirRoot}/domain/user/</c>.
     /// Default: <c>{data_dir}/mail</c>.</summary>
     public string MaildirRoot { get; set; } = "data/mail";
+
+    /// <summary>
+    /// Checks that the local part of the configuration is consistent, so that no recipient is accepted at RCPT and then
+    /// dropped: every mailbox, alias and the catch-all belong to a local domain; every alias target is a configured
+    /// mailbox or alias of a local domain (forwarding to other domains needs relaying); aliases form no loop (an address
+    /// that is both mailbox and alias may name itself).
+    /// </summary>
+    /// <exception cref="ArgumentException">The first inconsistency found; the message names the addresses.</exception>
+    public void Validate()
+    {
+        var domains = new HashSet<string>(Domains.Select(Normalize), StringComparer.OrdinalIgnoreCase);
+        var mailboxes = new HashSet<string>(Mailboxes.Select(Normalize), StringComparer.OrdinalIgnoreCase);
+        var aliases = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (alias, targets) in Aliases) aliases[Normalize(alias)] = targets.Select(Normalize).ToList();
+        string DomainOf(string address) => address[(address.LastIndexOf('@') + 1)..];
+        foreach (string m in mailboxes)
+            if (!domains.Contains(DomainOf(m))) throw new ArgumentException($"mailbox {m} is not in a local domain (local.domains)");
+        if (CatchAll is { } catchAll && !domains.Contains(DomainOf(Normalize(catchAll))))
+            throw new ArgumentException($"catch_all {catchAll} is not in a local domain (local.domains)");
+        foreach (var (alias, targets) in aliases)
+        {
+            if (!domains.Contains(DomainOf(alias))) throw new ArgumentException($"alias {alias} is not in a local domain (local.domains)");
+            foreach (string t in targets)
+            {
+                if (!domains.Contains(DomainOf(t)))
+                    throw new ArgumentException($"alias {alias} -> {t}: forwarding to other domains needs relaying, which Postbote does not do yet");
+                bool postmaster = t.StartsWith("postmaster@", StringComparison.OrdinalIgnoreCase);
+                if (!mailboxes.Contains(t) && !aliases.ContainsKey(t) && !postmaster && !string.Equals(t, CatchAll, StringComparison.OrdinalIgnoreCase))
+                    throw new ArgumentException($"alias {alias} -> {t}: no such mailbox or alias (add it to local.mailboxes)");
+            }
+        }
+        // Loops: depth-first over alias -> alias edges; a mailbox naming itself as alias is a copy, not a loop.
+        var state = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase); // 1 visiting, 2 done
+        foreach (string start in aliases.Keys) Visit(start, new List<string>());
+
+        void Visit(string node, List<string> path)
+        {
+            if (state.TryGetValue(node, out int s) && s == 2) return;
+            if (s == 1) throw new ArgumentException("aliases form a loop: " + string.Join(" -> ", path.SkipWhile(p => !string.Equals(p, node, StringComparison.OrdinalIgnoreCase)).Append(node)));
+            state[node] = 1;
+            path.Add(node);
+            foreach (string t in aliases[node])
+            {
+                if (!aliases.ContainsKey(t)) continue;
+                if (string.Equals(t, node, StringComparison.OrdinalIgnoreCase) && mailboxes.Contains(t)) continue;
+                Visit(t, path);
+            }
+            path.RemoveAt(path.Count - 1);
+            state[node] = 2;
+        }
+    }
+
+    private static string Normalize(string address)
+    {
+        int at = address.LastIndexOf('@');
+        return at < 0 ? address.ToLowerInvariant() : address[..at].ToLowerInvariant() + "@" + address[(at + 1)..].TrimEnd('.').ToLowerInvariant();
+    }
 }

@@ -103,7 +103,8 @@ public sealed class SmtpServer : IAsyncDisposable
             try
             {
                 if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // No ReuseAddress: on Linux .NET maps it to SO_REUSEPORT too, which lets a second server bind the same port
+                // and silently share the connections. Sockets in TIME_WAIT do not block a restart without it.
                 socket.Bind(ep);
                 socket.Listen(4096);
             }
@@ -187,7 +188,7 @@ public sealed class SmtpServer : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
-            _log.LogInformation("connection from {Client} lost: {Error}", remote, e.Message);
+            _log.LogDebug("connection from {Client} lost: {Error}", remote, e.Message); // the session has said so already
         }
         catch (Exception e)
         {

@@ -41,6 +41,7 @@ public static class ConfigurationLoader
     /// range; the message names the setting.</exception>
     public static PostboteConfiguration Load(string path)
     {
+        if (Directory.Exists(path)) throw new FormatException($"{path} is a directory, not a TOML file");
         string text = File.ReadAllText(path);
         PostboteConfiguration c = Parse(text);
         c.Source = Path.GetFullPath(path);
@@ -127,8 +128,9 @@ public static class ConfigurationLoader
         try
         {
             c.Smtp.Limits.Validate();
+            c.Local.Validate();
         }
-        catch (ArgumentOutOfRangeException e)
+        catch (ArgumentException e)
         {
             throw new FormatException(e.Message, e);
         }
