@@ -24,6 +24,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/postbote-test-results.XXXXXX")"
+trap 'rm -rf "$results"' EXIT
 set +e
 dotnet test Postbote.slnx -c Release \
   --logger "console;verbosity=normal" \

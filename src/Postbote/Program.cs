@@ -49,7 +49,8 @@ internal static class Cli
             ["queue", "list"] => QueueList(config),
             ["user", ..] => UserCommands.Run(rest.Skip(1).ToList(), config.DataDirectory, Console.In, Console.Out, Console.Error),
             ["help"] or ["--help"] or ["-h"] => Help(),
-            _ => Fail(Usage),
+            [] => Fail(Usage),
+            _ => Fail($"postbote: unknown command or argument '{string.Join(' ', rest)}'\n{Usage}"),
         };
     }
 

@@ -17,6 +17,7 @@ internal static class UserCommands
                postbote user passwd NAME                                 set a user's password
                postbote user remove NAME                                 remove a user
                postbote user list                                        list users: name, addresses, any-sender
+        each takes --config FILE to use that configuration's data directory (default: the embedded default's ./data)
         """;
 
     /// <summary>Runs a <c>user</c> command.</summary>
@@ -70,7 +71,7 @@ internal static class UserCommands
                     anySender = true;
                     break;
                 default:
-                    return UsageError(stderr, $"unexpected argument '{options[i]}'");
+                    return UsageError(stderr, options[i] == "--address" ? "--address needs an address" : $"unexpected argument '{options[i]}'");
             }
         }
         if (store.List().Any(u => string.Equals(u.Name, name, StringComparison.OrdinalIgnoreCase)))
@@ -112,7 +113,14 @@ internal static class UserCommands
 
     private static int List(FileUserStore store, TextWriter stdout)
     {
-        foreach (UserRecord user in store.List())
+        IReadOnlyList<UserRecord> users = store.List();
+        if (users.Count == 0)
+        {
+            stdout.WriteLine("no users");
+            return 0;
+        }
+        stdout.WriteLine("NAME\tADDRESSES\tANY-SENDER");
+        foreach (UserRecord user in users)
         {
             string addresses = user.Addresses.Count == 0 ? "-" : string.Join(',', user.Addresses);
             stdout.WriteLine($"{user.Name}\t{addresses}\t{(user.AnySender ? "any-sender" : "-")}");
