@@ -33,6 +33,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
     private readonly ILogger<MaildirDeliveryAgent> _logger;
     private readonly string _hostName;
     private readonly ConcurrentDictionary<string, bool> _knownMaildirs = new(StringComparer.Ordinal);
+    private volatile bool _unnamedFiles = OperatingSystem.IsLinux();
 
     /// <summary>Creates the agent.</summary>
     /// <param name="options">The local configuration; <see cref="LocalDeliveryOptions.MaildirRoot"/> is used.</param>
@@ -218,8 +219,11 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                 try
                 {
                     if (!_barrier.SyncsFileSystem) RandomAccess.FlushToDisk(c.Handle!);
-                    c.Handle!.Dispose();
-                    c.Handle = null;
+                    if (!c.Unnamed)
+                    {
+                        c.Handle!.Dispose();
+                        c.Handle = null;
+                    }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -255,15 +259,26 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         {
             try
             {
-                try
+                if (c.Unnamed)
                 {
-                    File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                    // An existing file of that name is this very copy, delivered before a crash (the name is derived
+                    // from the queue ID and the mailbox): nothing more to do.
+                    NativeMethods.TryLinkUnnamed(c.Handle!, c.NewPath);
+                    c.Handle!.Dispose();
+                    c.Handle = null;
                 }
-                catch (DirectoryNotFoundException)
+                else
                 {
-                    // new/ was removed while the copy was written (by hand, or by a clean-up): make it again, once.
-                    System.IO.Directory.CreateDirectory(Path.Combine(c.Directory, "new"));
-                    File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                    try
+                    {
+                        File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                    }
+                    catch (DirectoryNotFoundException)
+                    {
+                        // new/ was removed while the copy was written (by hand, or by a clean-up): make it again, once.
+                        System.IO.Directory.CreateDirectory(Path.Combine(c.Directory, "new"));
+                        File.Move(c.TmpPath, c.NewPath, overwrite: true);
+                    }
                 }
                 renamed.Add(c);
                 createdDirectories.Add(Path.Combine(c.Directory, "new"));
@@ -290,6 +305,14 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
     /// server runs), it is made again and the open retried once.</summary>
     private SafeFileHandle OpenTmp(Copy c, HashSet<string> createdDirectories)
     {
+        // Preferred: an unnamed file in new/ (O_TMPFILE), linked into place once durable: one directory operation per
+        // copy instead of create in tmp/ plus rename, and a crash leaves nothing behind. Elsewhere: tmp/ and rename.
+        if (_unnamedFiles && NativeMethods.TryOpenUnnamed(Path.Combine(c.Directory, "new")) is { } unnamed)
+        {
+            c.Unnamed = true;
+            return unnamed;
+        }
+        if (_unnamedFiles && System.IO.Directory.Exists(Path.Combine(c.Directory, "new"))) _unnamedFiles = false;
         try
         {
             return File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
@@ -340,6 +363,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         c.Handle?.Dispose();
         c.Handle = null;
         c.Result = result;
+        if (c.Unnamed) return; // an unnamed file vanishes when its handle closes
         try
         {
             File.Delete(c.TmpPath);
@@ -364,6 +388,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         public string TmpPath => Path.Combine(Directory, "tmp", FileName);
         public string NewPath => Path.Combine(Directory, "new", FileName);
         public SafeFileHandle? Handle { get; set; }
+        public bool Unnamed { get; set; }
         public long Offset { get; set; }
         public RecipientResult? Result { get; set; }
     }

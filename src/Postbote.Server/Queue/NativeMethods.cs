@@ -19,6 +19,41 @@ internal static class NativeMethods
     private static extern int FdatasyncNative(int fd);
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int OpenModeNative([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+    [DllImport("libc", EntryPoint = "linkat", SetLastError = true)]
+    private static extern int LinkAtNative(int olddirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, int newdirfd,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath, int flags);
+
+    private const int O_WRONLY = 1, O_TMPFILE = 0x410000, AT_FDCWD = -100, AT_SYMLINK_FOLLOW = 0x400;
+    private const int EEXIST = 17;
+
+    /// <summary>open(2) with <c>O_TMPFILE</c>: an unnamed file in <paramref name="directory"/> (mode 0600), to be given a
+    /// name with <see cref="TryLinkUnnamed"/> once complete; it vanishes by itself if never linked.</summary>
+    /// <param name="directory">The directory that will hold the file.</param>
+    /// <returns>The handle, or <c>null</c> where the system or file system has no <c>O_TMPFILE</c>.</returns>
+    public static SafeFileHandle? TryOpenUnnamed(string directory)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        int fd = OpenModeNative(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0x180);
+        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>linkat(2) of an unnamed file to <paramref name="path"/> (through <c>/proc/self/fd</c>, which needs no
+    /// privilege).</summary>
+    /// <param name="handle">A handle from <see cref="TryOpenUnnamed"/>.</param>
+    /// <param name="path">The name to give it.</param>
+    /// <returns><c>true</c> when linked, <c>false</c> when <paramref name="path"/> already exists.</returns>
+    /// <exception cref="IOException">The link failed otherwise.</exception>
+    public static bool TryLinkUnnamed(SafeFileHandle handle, string path)
+    {
+        string source = "/proc/self/fd/" + ((int)handle.DangerousGetHandle()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (LinkAtNative(AT_FDCWD, source, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) return true;
+        if (Marshal.GetLastPInvokeError() == EEXIST) return false;
+        throw Error("linkat", path);
+    }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int OpenNative([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
     /// <summary>Whether directories can be opened and synced (any Unix; Windows has no directory fsync).</summary>
