@@ -54,6 +54,7 @@ public sealed class SmtpServer : IAsyncDisposable
         _log = loggers.CreateLogger("Postbote.Smtp");
         Heartbeat = new Heartbeat(time);
         EhloReply = BuildEhloReply(options);
+        Greeting = System.Text.Encoding.ASCII.GetBytes(new SmtpReply(SmtpReplyCode.ServiceReady, null, options.HostName + " ESMTP").ToString());
     }
 
     internal SmtpServerOptions Options { get; }
@@ -62,6 +63,7 @@ public sealed class SmtpServer : IAsyncDisposable
     internal TimeProvider Time { get; }
     internal Heartbeat Heartbeat { get; }
     internal SmtpReply EhloReply { get; }
+    internal byte[] Greeting { get; }
     internal TlsCertificateProvider? Tls { get; }
     internal SmtpAuthentication? Authentication { get; }
 
@@ -140,33 +142,34 @@ public sealed class SmtpServer : IAsyncDisposable
             // No Task.Run closure and no per-connection task bookkeeping: an idle connection should cost as little memory
             // as possible. A counter tells StopAsync when the last session has ended.
             Interlocked.Increment(ref _activeSessions);
-            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Server.ServeAndCountAsync(state.Client, state.Options),
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Server.ServeAsync(state.Client, state.Options),
                 (Server: this, Client: client, Options: options), preferLocal: false);
-        }
-    }
-
-    private async Task ServeAndCountAsync(Socket client, ListenerOptions listener)
-    {
-        try
-        {
-            await ServeAsync(client, listener).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (Interlocked.Decrement(ref _activeSessions) == 0 && _stopping.IsCancellationRequested) _allSessionsEnded.TrySetResult();
         }
     }
 
     private async Task ServeAsync(Socket client, ListenerOptions listener)
     {
-        var remote = (IPEndPoint)client.RemoteEndPoint!;
-        var local = (IPEndPoint)client.LocalEndPoint!;
+        IPEndPoint remote, local;
+        try
+        {
+            remote = (IPEndPoint)client.RemoteEndPoint!;
+            local = (IPEndPoint)client.LocalEndPoint!;
+            client.NoDelay = true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Gone before it could be served.
+            client.Dispose();
+            if (Interlocked.Decrement(ref _activeSessions) == 0 && _stopping.IsCancellationRequested) _allSessionsEnded.TrySetResult();
+            return;
+        }
         IPAddress ip = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
         string id = Interlocked.Increment(ref _sessionCounter).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        client.NoDelay = true;
         int total = Interlocked.Increment(ref _connections);
         int fromIp = _perIp.AddOrUpdate(ip, 1, static (_, n) => n + 1);
-        using var scope = _log.BeginScope("session {SessionId}", id);
+        // The session ID rides along in a scope when sessions are logged at all (information level, the default); at
+        // warning level the scope is skipped, it would cost about 0.2 KiB per idle connection for nothing.
+        using IDisposable? scope = _log.IsEnabled(LogLevel.Information) ? _log.BeginScope("session {SessionId}", id) : null;
         var stream = new NetworkStream(client, ownsSocket: true);
         try
         {
@@ -200,6 +203,7 @@ public sealed class SmtpServer : IAsyncDisposable
             await stream.DisposeAsync().ConfigureAwait(false);
             Interlocked.Decrement(ref _connections);
             if (_perIp.AddOrUpdate(ip, 0, static (_, n) => n - 1) <= 0) _perIp.TryRemove(new KeyValuePair<IPAddress, int>(ip, 0));
+            if (Interlocked.Decrement(ref _activeSessions) == 0 && _stopping.IsCancellationRequested) _allSessionsEnded.TrySetResult();
         }
     }
 

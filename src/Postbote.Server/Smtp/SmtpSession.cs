@@ -41,8 +41,9 @@ internal sealed class SmtpSession : ITimeoutTarget
     private readonly ListenerOptions _listener;
     private SessionInfo _info;
     private Stream _stream;
-    private PipeReader _reader;
-    private PipeWriter _writer;
+    private PipeReader _reader = null!;
+    private PipeWriter _writer = null!;
+    private volatile bool _pipesReady;
     private SslStream? _tls;
     private byte[]? _endPointBinding;
     private bool _startTlsPending;
@@ -98,7 +99,30 @@ internal sealed class SmtpSession : ITimeoutTarget
         _info = info;
         _log = log;
         _stream = stream;
+    }
+
+    private void UsePipes(Stream stream)
+    {
         (_reader, _writer) = CreatePipes(stream);
+        _pipesReady = true;
+    }
+
+    /// <summary>
+    /// After the wait for the client's first byte: the 421 to send when a timeout or shutdown ended the wait (the
+    /// heartbeat shuts the socket's receive side to end it), else <c>null</c>, with the pipes made for the session.
+    /// </summary>
+    private byte[]? ClosedBeforeFirstInput()
+    {
+        if (_abortReason is not { } reason)
+        {
+            UsePipes(_stream);
+            return null;
+        }
+        _log.LogInformation("closing session: {Reason}", reason);
+        SmtpReply bye = reason == "shutdown"
+            ? new SmtpReply(SmtpReplyCode.ServiceNotAvailable, new EnhancedStatusCode(4, 3, 2), _options.HostName + " Service shutting down, closing transmission channel")
+            : new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.BadConnection, "Error: " + reason + ", closing transmission channel");
+        return Encoding.ASCII.GetBytes(bye.ToString());
     }
 
     private static (PipeReader, PipeWriter) CreatePipes(Stream stream) => (
@@ -124,12 +148,28 @@ internal sealed class SmtpSession : ITimeoutTarget
             if (connect.Verdict != PolicyVerdict.Accept)
             {
                 _log.LogInformation("connection refused: {Reason}", connect.Reason);
+                UsePipes(_stream);
                 Reply(connect.Reply ?? new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.NotAuthorized, "Service refused"));
                 await FlushAsync().ConfigureAwait(false);
                 return;
             }
-            if (_listener.ImplicitTls && !await HandshakeAsync().ConfigureAwait(false)) return;
-            Reply(new SmtpReply(SmtpReplyCode.ServiceReady, null, _options.HostName + " ESMTP"));
+            if (_listener.ImplicitTls)
+            {
+                if (!await HandshakeAsync().ConfigureAwait(false)) return;
+                Reply(new SmtpReply(SmtpReplyCode.ServiceReady, null, _options.HostName + " ESMTP"));
+            }
+            else
+            {
+                // The greeting goes straight to the connection, then a zero-byte read waits for the client's first byte:
+                // an idle connection holds no pipe, buffer or read state of its own (and no extra async frame).
+                await _stream.WriteAsync(_server.Greeting).ConfigureAwait(false);
+                await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                if (ClosedBeforeFirstInput() is { } bye)
+                {
+                    await _stream.WriteAsync(bye).ConfigureAwait(false);
+                    return;
+                }
+            }
             while (!_closing)
             {
                 if (_startTlsPending)
@@ -181,8 +221,11 @@ internal sealed class SmtpSession : ITimeoutTarget
             _server.Heartbeat.Remove(this);
             _finished = true;
             await AbortMessageAsync().ConfigureAwait(false);
-            await _reader.CompleteAsync().ConfigureAwait(false);
-            await _writer.CompleteAsync().ConfigureAwait(false);
+            if (_pipesReady)
+            {
+                await _reader.CompleteAsync().ConfigureAwait(false);
+                await _writer.CompleteAsync().ConfigureAwait(false);
+            }
             if (_tls is not null) await _tls.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -512,12 +555,12 @@ internal sealed class SmtpSession : ITimeoutTarget
         }
         _tls = tls;
         _stream = tls;
+        UsePipes(tls);
         if (tls.LocalCertificate is { } local)
         {
             using var cert = new System.Security.Cryptography.X509Certificates.X509Certificate2(local);
             _endPointBinding = TlsCertificateProvider.ComputeEndPointBinding(cert);
         }
-        (_reader, _writer) = CreatePipes(tls);
         _info = _info with { IsTls = true };
         _log.LogInformation("TLS established: {Protocol} {Cipher}", tls.SslProtocol, tls.NegotiatedCipherSuite);
         _deadline = _time.GetTimestamp() + ToTicks(_limits.IdleTimeout);
@@ -1085,6 +1128,19 @@ internal sealed class SmtpSession : ITimeoutTarget
     {
         _abortReason ??= reason;
         if (_finished) return;
+        if (!_pipesReady)
+        {
+            // Still waiting for the first byte: shutting the receive side ends that wait.
+            try
+            {
+                (_stream as System.Net.Sockets.NetworkStream)?.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Receive);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                // Already gone.
+            }
+            return;
+        }
         try
         {
             _reader.CancelPendingRead();
