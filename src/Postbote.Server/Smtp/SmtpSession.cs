@@ -119,11 +119,14 @@ internal sealed class SmtpSession : ITimeoutTarget
             return null;
         }
         _log.LogInformation("closing session: {Reason}", reason);
-        SmtpReply bye = reason == "shutdown"
-            ? new SmtpReply(SmtpReplyCode.ServiceNotAvailable, new EnhancedStatusCode(4, 3, 2), _options.HostName + " Service shutting down, closing transmission channel")
-            : new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.BadConnection, "Error: " + reason + ", closing transmission channel");
-        return Encoding.ASCII.GetBytes(bye.ToString());
+        return Encoding.ASCII.GetBytes(ClosingReply(reason).ToString());
     }
+
+    /// <summary>The 421 of RFC 5321 §3.8 for a session the server ends: 4.3.2 when it is stopping, 4.4.2 for a
+    /// timeout or a client too slow.</summary>
+    private SmtpReply ClosingReply(string reason) => reason == "shutdown"
+        ? new SmtpReply(SmtpReplyCode.ServiceNotAvailable, new EnhancedStatusCode(4, 3, 2), _options.HostName + " Service shutting down, closing transmission channel")
+        : new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.BadConnection, "Error: " + reason + ", closing transmission channel");
 
     private static (PipeReader, PipeWriter) CreatePipes(Stream stream) => (
         PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true)),
@@ -179,7 +182,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                 }
                 if (shutdown.IsCancellationRequested && _mode is Mode.Command or Mode.DiscardLine)
                 {
-                    Reply(new SmtpReply(SmtpReplyCode.ServiceNotAvailable, new EnhancedStatusCode(4, 3, 2), _options.HostName + " Service shutting down, closing transmission channel"));
+                    Reply(ClosingReply("shutdown"));
                     break;
                 }
                 if (_unflushed && !await FlushAsync().ConfigureAwait(false)) break;
@@ -189,9 +192,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     string reason = _abortReason ?? "cancelled";
                     if (reason == "shutdown" && _mode is Mode.Command or Mode.DiscardLine) continue; // the loop head replies 421
                     _log.LogInformation("closing session: {Reason}", reason);
-                    Reply(new SmtpReply(SmtpReplyCode.ServiceNotAvailable,
-                        reason == "shutdown" ? new EnhancedStatusCode(4, 3, 2) : EnhancedStatusCode.BadConnection,
-                        reason == "shutdown" ? _options.HostName + " Service shutting down, closing transmission channel" : "Error: " + reason + ", closing transmission channel"));
+                    Reply(ClosingReply(reason));
                     break;
                 }
                 ReadOnlySequence<byte> buffer = result.Buffer;
