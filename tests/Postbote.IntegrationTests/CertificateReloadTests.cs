@@ -14,21 +14,29 @@ namespace Postbote.IntegrationTests;
 /// </summary>
 public sealed class CertificateReloadTests
 {
-    [Fact]
-    public async Task SighupServesTheNewCertificateToNewConnectionsOnly()
+    /// <summary>Writes <paramref name="certificate"/> as the server's PEM files, adds alice, starts the server.</summary>
+    private static async Task<(string Certificate, string Key)> StartWithCertificateAsync(PostboteServer server,
+        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
     {
-        using var authority = TestCertificateAuthority.Create();
-        await using var server = new PostboteServer(new ServerOptions { Submission = true, Submissions = true }, "cert-reload");
         var certificatePath = Path.Combine(server.TempDir, "tls-test", "cert.pem");
         var keyPath = Path.Combine(server.TempDir, "tls-test", "key.pem");
-        using var certificateA = authority.Issue(SmtpConnection.ServerName);
-        using var certificateB = authority.Issue(SmtpConnection.ServerName);
-        TestCertificateAuthority.WritePem(certificateA, certificatePath, keyPath);
+        TestCertificateAuthority.WritePem(certificate, certificatePath, keyPath);
         server.Options.TlsCertificate = certificatePath;
         server.Options.TlsKey = keyPath;
         server.WriteConfiguration();
         await server.AddUserAsync(TlsAuthServerFixture.Alice, TlsAuthServerFixture.AlicePassword);
         await server.StartAsync();
+        return (certificatePath, keyPath);
+    }
+
+    [Fact]
+    public async Task SighupServesTheNewCertificateToNewConnectionsOnly()
+    {
+        using var authority = TestCertificateAuthority.Create();
+        await using var server = new PostboteServer(new ServerOptions { Submission = true, Submissions = true }, "cert-reload");
+        using var certificateA = authority.Issue(SmtpConnection.ServerName);
+        using var certificateB = authority.Issue(SmtpConnection.ServerName);
+        var (certificatePath, keyPath) = await StartWithCertificateAsync(server, certificateA);
         var validator = authority.Validator(SmtpConnection.ServerName, []);
 
         // Sessions opened before the reload: STARTTLS on MX, implicit TLS.
@@ -95,16 +103,9 @@ public sealed class CertificateReloadTests
     {
         using var authority = TestCertificateAuthority.Create();
         await using var server = new PostboteServer(new ServerOptions { Submissions = true }, "cert-reload-plus");
-        var certificatePath = Path.Combine(server.TempDir, "tls-test", "cert.pem");
-        var keyPath = Path.Combine(server.TempDir, "tls-test", "key.pem");
         using var certificateA = authority.Issue(SmtpConnection.ServerName);
         using var certificateB = authority.Issue(SmtpConnection.ServerName);
-        TestCertificateAuthority.WritePem(certificateA, certificatePath, keyPath);
-        server.Options.TlsCertificate = certificatePath;
-        server.Options.TlsKey = keyPath;
-        server.WriteConfiguration();
-        await server.AddUserAsync(TlsAuthServerFixture.Alice, TlsAuthServerFixture.AlicePassword);
-        await server.StartAsync();
+        var (certificatePath, keyPath) = await StartWithCertificateAsync(server, certificateA);
 
         var logger = new CapturingProtocolLogger();
         using var before = new SmtpClient(logger);
