@@ -228,4 +228,18 @@ public class SessionTranscriptTests : IAsyncLifetime
         Assert.Equal("421 4.4.2 Error: timeout exceeded, closing transmission channel\r\n", r);
         Assert.Equal("<closed>", await c.ReadRepliesAsync(1));
     }
+
+    [Theory]
+    [InlineData(false)] // still waiting for the first byte: no pipes made yet
+    [InlineData(true)]  // after EHLO
+    public async Task StoppingServerSends421ToIdleSessions_Rfc5321_3_8(bool spoke)
+    {
+        await using var server = await SmtpTestServer.StartAsync();
+        using var c = await server.ConnectAsync();
+        if (spoke) Assert.StartsWith("250-mx.example.com", await c.SendAsync("EHLO client.example.org\r\n"));
+        Task stop = server.Server.StopAsync(CancellationToken.None);
+        Assert.Equal("421 4.3.2 mx.example.com Service shutting down, closing transmission channel\r\n", await c.ReadRepliesAsync(1));
+        Assert.Equal("<closed>", await c.ReadRepliesAsync(1));
+        await stop.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }
