@@ -170,10 +170,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                 try
                 {
                     c.Handle = OpenTmp(c, createdDirectories);
-                    byte[] deliveredTo = Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + "\r\n");
-                    RandomAccess.Write(c.Handle, header, 0);
-                    RandomAccess.Write(c.Handle, deliveredTo, header.Length);
-                    c.Offset = header.Length + deliveredTo.Length;
+                    // The two trace headers go out with the first body chunk, in one vectored write.
+                    c.Prefix = [header, Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + "\r\n")];
                     written.Add(c);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -197,8 +195,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                     Copy c = written[k];
                     try
                     {
-                        RandomAccess.Write(c.Handle!, buffer.AsSpan(0, n), c.Offset);
-                        c.Offset += n;
+                        WriteChunk(c, buffer.AsMemory(0, n));
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
@@ -211,6 +208,20 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             {
                 foreach (Copy c in written) Abandon(c, RecipientResult.Temporary("the spool body is shorter than its envelope says"));
                 written.Clear();
+            }
+            for (int k = written.Count - 1; k >= 0; k--)
+            {
+                // An empty body: the headers still have to be written.
+                if (written[k].Prefix is null) continue;
+                try
+                {
+                    WriteChunk(written[k], ReadOnlyMemory<byte>.Empty);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Abandon(written[k], Fail(written[k], e));
+                    written.RemoveAt(k);
+                }
             }
 
             for (int k = written.Count - 1; k >= 0; k--)
@@ -301,6 +312,21 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         }
     }
 
+    /// <summary>Appends a body chunk to a copy, preceded by its trace headers the first time.</summary>
+    private static void WriteChunk(Copy c, ReadOnlyMemory<byte> chunk)
+    {
+        if (c.Prefix is { } prefix)
+        {
+            c.Prefix = null;
+            ReadOnlyMemory<byte>[] parts = chunk.IsEmpty ? [prefix[0], prefix[1]] : [prefix[0], prefix[1], chunk];
+            RandomAccess.Write(c.Handle!, parts, c.Offset);
+            c.Offset += prefix[0].Length + prefix[1].Length + chunk.Length;
+            return;
+        }
+        RandomAccess.Write(c.Handle!, chunk.Span, c.Offset);
+        c.Offset += chunk.Length;
+    }
+
     /// <summary>Creates the copy's file in tmp/; if the Maildir vanished since it was last seen (removed by hand while the
     /// server runs), it is made again and the open retried once.</summary>
     private SafeFileHandle OpenTmp(Copy c, HashSet<string> createdDirectories)
@@ -389,6 +415,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         public string NewPath => Path.Combine(Directory, "new", FileName);
         public SafeFileHandle? Handle { get; set; }
         public bool Unnamed { get; set; }
+        public byte[][]? Prefix { get; set; }
         public long Offset { get; set; }
         public RecipientResult? Result { get; set; }
     }

@@ -55,6 +55,16 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task EmptyBodyStillGetsItsTraceHeaders()
+    {
+        DeliveryRequest r = Request(null, false, "alice@example.com");
+        File.WriteAllBytes(r.BodyPath, []);
+        r = r with { Envelope = r.Envelope with { Size = 0 } };
+        Assert.Equal(DeliveryOutcome.Delivered, Assert.Single(await Agent().DeliverAsync(r, CancellationToken.None)).Outcome);
+        Assert.Equal("Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8.ToArray(), File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice"))));
+    }
+
+    [Fact]
     public async Task MaildirRemovedWhileRunningIsMadeAgain()
     {
         MaildirDeliveryAgent agent = Agent();
