@@ -200,7 +200,15 @@ public sealed class QueueScheduler : IAsyncDisposable
         }
         if (indices.Count == 0)
         {
-            await _spool.SaveAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            _ = RetireAsync(entry);
+            return;
+        }
+        // A body in a file of its own has no other checksum than the one recorded at commit, and a body that waited on
+        // disk may have changed there: such a body is set aside, never delivered as if it were the message that was
+        // accepted. (A fresh inline body was written from memory a moment ago and is not read back.)
+        if ((retry || Spool.HasOwnBodyFile(entry)) && !Spool.VerifyBody(entry, out string? damage))
+        {
+            await _spool.SetAsideAsync(entry, damage!, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
@@ -257,10 +265,14 @@ public sealed class QueueScheduler : IAsyncDisposable
         }
 
         var updated = entry with { Envelope = envelope with { Recipients = recipients }, States = states };
+        if (Spool.IsFinal(updated))
+        {
+            _ = RetireAsync(updated);
+            return;
+        }
         try
         {
-            bool removed = await _spool.SaveAsync(updated, CancellationToken.None).ConfigureAwait(false);
-            if (removed) _logger.LogInformation("{QueueId}: removed", envelope.Id);
+            await _spool.SaveAsync(updated, CancellationToken.None).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -270,6 +282,21 @@ public sealed class QueueScheduler : IAsyncDisposable
             nextRetry ??= now + Backoff(1);
         }
         if (nextRetry is { } due) ScheduleRetry(updated, due - now);
+    }
+
+    /// <summary>Writes the "done" record (retried by the spool while the disk is full) and only then says "removed".</summary>
+    private async Task RetireAsync(SpoolEntry entry)
+    {
+        try
+        {
+            await _spool.SaveAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            _logger.LogInformation("{QueueId}: removed", entry.Envelope.Id);
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning("{QueueId}: not retired before the spool closed ({Error}); it is delivered again after the next start, and the agents recognise their copies",
+                entry.Envelope.Id, e.Message);
+        }
     }
 
     private void ScheduleRetry(SpoolEntry entry, TimeSpan delay)

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -16,17 +14,14 @@ namespace Postbote.Queue;
 /// <see cref="InlineLimit"/> are streamed to a file of their own and fsynced with the batch.
 /// </summary>
 /// <remarks>
-/// <para>Record: <c>magic "PBR1" | payload length (u32) | kind (1: message, 2: done) | queue ID (16 ASCII) | for a
-/// message: envelope length (u32), envelope JSON, body mode (0 inline, 1 own file), body length (u64), inline body |
-/// CRC-32C of everything after the length</c>, little-endian.</para>
-/// <para>A message's latest record (its commit, or the full copy written when its per-recipient state changes) says
-/// where it is; a "done" record retires it. Recovery reads the segments in order and stops in each at the first record
-/// that does not check out: that is the tail of a batch whose sync never completed, so nothing in it was acknowledged.
-/// A record that checks out but does not parse is set aside in <c>corrupt/</c> and retired, never retried. Segments are
-/// deleted oldest first once none of their messages is live, so a commit is never left behind after the "done" record
-/// that retires it has gone.</para>
+/// <para>The record framing is <see cref="SpoolRecordFormat"/>; reading the segments back is <see cref="SpoolScanner"/>.
+/// A message's latest record (its commit, or the full copy written when its per-recipient state changes) says where it
+/// is; a "done" record retires it. Segments are deleted oldest first once none of their messages is live, so a commit
+/// is never left behind after the "done" record that retires it has gone. A closed segment ends in a seal that records
+/// how much of it was durable; the segment being written is covered by the durable mark (<c>spool/durable</c>), so
+/// recovery can tell damage from the unfinished batch of a crash.</para>
 /// </remarks>
-public sealed class Spool : IMessageSink, IDisposable
+public sealed partial class Spool : IMessageSink, IDisposable
 {
     /// <summary>The largest body kept in memory and written inline into the segment: 256 KiB.</summary>
     public const int InlineLimit = 256 * 1024;
@@ -34,22 +29,25 @@ public sealed class Spool : IMessageSink, IDisposable
     /// <summary>Compatibility name for the in-memory body limit, in bytes.</summary>
     public const int BufferSize = InlineLimit;
 
-    private const uint Magic = 0x31524250; // "PBR1"
-    private const byte KindMessage = 1, KindDone = 2;
-    private const int IdLength = 16;
-    private const string SegmentPrefix = "seg-", SegmentSuffix = ".log", ExternalSuffix = ".eml";
+    private const string ExternalSuffix = SpoolScanner.ExternalSuffix;
+    private const byte KindMessage = SpoolRecordFormat.KindMessage, KindDone = SpoolRecordFormat.KindDone;
+    private static readonly TimeSpan MaxDoneRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly string _directory;
     private readonly string _corruptDirectory;
     private readonly long _segmentSize;
     private readonly ILogger<Spool> _logger;
+    private readonly SpoolScanner _scanner;
     private readonly Channel<SpoolEntry> _committed =
         Channel.CreateUnbounded<SpoolEntry>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-    private readonly Channel<Op> _ops = Channel.CreateUnbounded<Op>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly Channel<SpoolOp> _ops = Channel.CreateUnbounded<SpoolOp>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly object _gate = new();
     private readonly Dictionary<QueueId, Location> _index = new();
     private readonly SortedDictionary<long, Segment> _segments = new();
     private Segment? _current;
+    private SafeFileHandle? _mark;
+    private long _lastSequence;
+    private readonly byte[] _markBytes = new byte[20];
     private Task? _committer;
     private int _begun;
     private int _recovering;
@@ -70,6 +68,7 @@ public sealed class Spool : IMessageSink, IDisposable
         _logger = logger;
         SyncMode = options.SyncMode;
         _segmentSize = options.SegmentSize;
+        _scanner = new SpoolScanner(_directory, _corruptDirectory, logger);
     }
 
     /// <summary>The spool directory.</summary>
@@ -92,7 +91,7 @@ public sealed class Spool : IMessageSink, IDisposable
     /// <summary>Where a body that outgrew memory is written.</summary>
     /// <param name="id">The queue ID.</param>
     /// <returns><c>{Directory}/&lt;id&gt;.eml</c>.</returns>
-    public string GetExternalBodyPath(QueueId id) => Path.Combine(_directory, id.Value + ExternalSuffix);
+    public string GetExternalBodyPath(QueueId id) => _scanner.ExternalPath(id);
 
     /// <inheritdoc />
     public ValueTask<IMessageWriter> BeginAsync(QueueId id, CancellationToken cancellationToken)
@@ -123,7 +122,7 @@ public sealed class Spool : IMessageSink, IDisposable
     public IReadOnlyList<QueueEntryInfo> List()
     {
         var list = new List<QueueEntryInfo>();
-        foreach (var (entry, _) in Scan(forRecovery: false).Live.Values)
+        foreach (var (entry, _) in _scanner.Scan(forRecovery: false, DurableMark.None).Live.Values)
         {
             Envelope e = entry.Envelope;
             list.Add(new QueueEntryInfo(e.Id, e.ReceivedAt, e.Size, e.ReversePathText, e.Recipients, entry.States));
@@ -141,7 +140,7 @@ public sealed class Spool : IMessageSink, IDisposable
         {
             if (_index.TryGetValue(id, out Location? l)) return l.Entry;
         }
-        return Scan(forRecovery: false).Live.TryGetValue(id, out var found) ? found.Entry : null;
+        return _scanner.Scan(forRecovery: false, DurableMark.None).Live.TryGetValue(id, out var found) ? found.Entry : null;
     }
 
     /// <summary>Reads a live message's whole body into memory (for tools and tests).</summary>
@@ -164,35 +163,147 @@ public sealed class Spool : IMessageSink, IDisposable
     }
 
     /// <summary>
-    /// Records a message's new per-recipient state. When every recipient is final the message is retired (a "done"
-    /// record; its own body file, if any, is removed once that is durable). Otherwise a full copy of the message with the
-    /// new state is appended and made durable.
+    /// Records a message's new per-recipient state. When every recipient is final the message is retired: a "done"
+    /// record, retried until it can be written (a full disk), and its own body file, if any, removed once that is
+    /// durable. Otherwise a full copy of the message with the new state is appended and made durable.
     /// </summary>
     /// <param name="entry">The entry with its updated envelope and states.</param>
     /// <param name="cancellationToken">Cancels waiting; the update may still be written.</param>
-    /// <returns><c>true</c> when the message was retired.</returns>
-    /// <exception cref="IOException">The update could not be made durable.</exception>
+    /// <returns><c>true</c> once the message is retired (its "done" record written), <c>false</c> when the update is
+    /// durable and recipients remain.</returns>
+    /// <exception cref="IOException">The update could not be made durable, or the spool closed before a "done" record
+    /// could be written (the message is then delivered again after the next start, and the agents recognise their
+    /// earlier copies).</exception>
     public async Task<bool> SaveAsync(SpoolEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
         EnsureStarted();
-        bool final = entry.Envelope.Recipients.All(static r => r.Status is DeliveryStatus.Delivered or DeliveryStatus.Failed);
-        if (final)
+        if (IsFinal(entry))
         {
-            // Not awaited for durability: if the "done" record is lost in a crash, the message is delivered again and
-            // the delivery agents recognise their earlier copies (recovered entries are checked).
-            _ops.Writer.TryWrite(Op.Done(entry.Envelope.Id));
+            // Not synced: if the "done" record is lost in a crash, the message is delivered again and the delivery
+            // agents recognise their earlier copies (recovered entries are checked).
+            var done = SpoolOp.Done(entry.Envelope.Id);
+            if (!_ops.Writer.TryWrite(done)) throw new IOException("The spool is closed.");
+            await done.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
         byte[]? inline = null;
-        if (!IsExternal(entry)) inline = ReadBody(entry);
-        var op = Op.Message(entry.Envelope, entry.States, inline, IsExternal(entry) ? entry.BodyPath : null, null, recovered: entry.IsRecovered);
-        _ops.Writer.TryWrite(op);
+        uint? checksum = entry.BodyChecksum;
+        if (!HasOwnBodyFile(entry)) inline = ReadBody(entry);
+        else checksum ??= ComputeBodyChecksum(entry);
+        var op = SpoolOp.Message(entry.Envelope, entry.States, inline, HasOwnBodyFile(entry) ? entry.BodyPath : null, checksum, null, recovered: entry.IsRecovered);
+        if (!_ops.Writer.TryWrite(op)) throw new IOException("The spool is closed.");
         await op.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return false;
     }
 
-    private bool IsExternal(SpoolEntry entry) => entry.BodyPath.EndsWith(ExternalSuffix, StringComparison.Ordinal);
+    /// <summary>Whether every recipient of the entry is final (delivered or failed), so that saving it retires it.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <returns><c>true</c> when nothing is left to deliver.</returns>
+    public static bool IsFinal(SpoolEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Envelope.Recipients.All(static r => r.Status is DeliveryStatus.Delivered or DeliveryStatus.Failed);
+    }
+
+    /// <summary>
+    /// Checks a message's body against the CRC-32C recorded when it was committed, reading it from disk. A body in a file
+    /// of its own has no other protection; an inline body is also covered by its record's checksum at recovery.
+    /// </summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="reason">Why it does not check out.</param>
+    /// <returns><c>true</c> when the body checks out, or when the record predates body checksums.</returns>
+    public static bool VerifyBody(SpoolEntry entry, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        reason = null;
+        if (entry.BodyChecksum is not { } expected) return true;
+        try
+        {
+            uint actual = ComputeBodyChecksum(entry);
+            if (actual == expected) return true;
+            reason = $"the body's CRC-32C is {actual:X8}, the spool recorded {expected:X8}";
+        }
+        catch (IOException e)
+        {
+            reason = e.Message;
+        }
+        return false;
+    }
+
+    private static uint ComputeBodyChecksum(SpoolEntry entry)
+    {
+        using SafeFileHandle h = File.OpenHandle(entry.BodyPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(128 * 1024);
+        try
+        {
+            uint crc = 0xFFFFFFFFu;
+            long done = 0, size = entry.Envelope.Size;
+            while (done < size)
+            {
+                int r = RandomAccess.Read(h, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), entry.BodyOffset + done);
+                if (r == 0) throw new IOException($"The body in {entry.BodyPath} is {done} bytes, the envelope says {size}.");
+                crc = Crc32C.Append(crc, buffer.AsSpan(0, r));
+                done += r;
+            }
+            return ~crc;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Sets a queued message aside for good: its body and envelope are copied into <c>corrupt/</c> with a note saying
+    /// why, then it is retired. Used when its body no longer checks out.
+    /// </summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="reason">Why, for the note and the log.</param>
+    /// <param name="cancellationToken">Cancels waiting for the "done" record.</param>
+    /// <returns>A task that completes when the message is retired.</returns>
+    /// <exception cref="IOException">The spool closed before the message could be retired.</exception>
+    public async Task SetAsideAsync(SpoolEntry entry, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        QueueId id = entry.Envelope.Id;
+        _logger.LogError("{QueueId}: set aside in {CorruptDirectory} and not delivered: {Reason}", id, _corruptDirectory, reason);
+        try
+        {
+            System.IO.Directory.CreateDirectory(_corruptDirectory);
+            using (var json = new PooledBufferWriter(1024))
+            {
+                EnvelopeFile.Write(json, entry.Envelope, entry.States);
+                File.WriteAllBytes(Path.Combine(_corruptDirectory, id.Value + ".envelope"), json.WrittenSpan.ToArray());
+            }
+            File.WriteAllText(Path.Combine(_corruptDirectory, id.Value + ".txt"), $"queue ID {id}\nbody {entry.BodyPath}\nreason {reason}\n");
+            if (HasOwnBodyFile(entry))
+            {
+                File.Copy(entry.BodyPath, Path.Combine(_corruptDirectory, id.Value + ExternalSuffix), overwrite: true);
+            }
+            else
+            {
+                File.WriteAllBytes(Path.Combine(_corruptDirectory, id.Value + ExternalSuffix), ReadBody(entry));
+            }
+            NativeMethods.FsyncDirectory(_corruptDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError("{QueueId}: cannot copy it into {CorruptDirectory}: {Error}", id, _corruptDirectory, e.Message);
+        }
+        var done = SpoolOp.Done(id);
+        if (!_ops.Writer.TryWrite(done)) throw new IOException("The spool is closed.");
+        await done.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the entry's body is in a file of its own (<c>&lt;id&gt;.eml</c>) rather than inline in a segment.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <returns><c>true</c> for an own-file body.</returns>
+    public static bool HasOwnBodyFile(SpoolEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.BodyPath.EndsWith(ExternalSuffix, StringComparison.Ordinal);
+    }
 
     /// <summary>Stops the committer after the operations already queued and closes the segment.</summary>
     public void Dispose()
@@ -215,13 +326,14 @@ public sealed class Spool : IMessageSink, IDisposable
         lock (_gate)
         {
             foreach (Segment s in _segments.Values) s.Handle?.Dispose();
+            _mark?.Dispose();
         }
     }
 
     internal async Task CommitAsync(SpoolWriter writer, Envelope envelope)
     {
         var states = new RecipientQueueState[envelope.Recipients.Count];
-        var op = Op.Message(envelope, states, null, writer.ExternalPath, writer, recovered: false);
+        var op = SpoolOp.Message(envelope, states, null, writer.ExternalPath, null, writer, recovered: false);
         if (!_ops.Writer.TryWrite(op))
         {
             if (writer.ExternalPath is not null) TryDelete(writer.ExternalPath);
@@ -248,401 +360,6 @@ public sealed class Spool : IMessageSink, IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Best effort: recovery removes what is left.
-        }
-    }
-
-    // ---- the committer --------------------------------------------------------------------------------------------
-
-    private void EnsureStarted()
-    {
-        if (_committer is not null) return;
-        lock (_gate)
-        {
-            if (_committer is not null) return;
-            if (_disposed) throw new ObjectDisposedException(nameof(Spool));
-            try
-            {
-                System.IO.Directory.CreateDirectory(_directory);
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                throw new IOException(e.Message, e);
-            }
-            _committer = Task.Factory.StartNew(CommitLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-        }
-    }
-
-    private async Task CommitLoop()
-    {
-        var batch = new List<Op>(256);
-        var buffers = new List<ReadOnlyMemory<byte>>(768);
-        var pendingDeletes = new List<string>();
-        while (await _ops.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < 4096 && _ops.Reader.TryRead(out Op? op)) batch.Add(op);
-            try
-            {
-                WriteBatch(batch, buffers, pendingDeletes);
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "spool write failed for a batch of {Count}", batch.Count);
-                foreach (Op op in batch) op.Completion.TrySetException(e as IOException ?? new IOException(e.Message, e));
-            }
-            finally
-            {
-                foreach (Op op in batch) op.ReleaseHeader();
-            }
-        }
-    }
-
-    private void WriteBatch(List<Op> batch, List<ReadOnlyMemory<byte>> buffers, List<string> pendingDeletes)
-    {
-        Segment seg = CurrentSegment();
-        buffers.Clear();
-        long offset = seg.Length;
-        bool needsSync = pendingDeletes.Count > 0;
-        foreach (Op op in batch)
-        {
-            op.Encode();
-            op.Offset = offset;
-            buffers.Add(op.Header!.AsMemory(0, op.HeaderLength));
-            if (op.Kind == KindMessage)
-            {
-                needsSync = true;
-                if (op.InlineBody.Length > 0) buffers.Add(op.InlineBody);
-                // A body in its own file is made durable with the batch (an update's file already is).
-                if (op.ExternalFile is { } file) RandomAccess.FlushToDisk(file);
-            }
-            buffers.Add(op.Trailer);
-            offset += op.RecordLength;
-        }
-        RandomAccess.Write(seg.Handle!, buffers, seg.Length);
-        if (needsSync)
-        {
-            NativeMethods.Fdatasync(seg.Handle!, seg.Path);
-            Interlocked.Increment(ref _syncRounds);
-            // Files of messages retired in an earlier batch: their "done" records are durable now.
-            foreach (string path in pendingDeletes) TryDelete(path);
-            pendingDeletes.Clear();
-        }
-        seg.Length = offset;
-
-        var handed = new List<SpoolEntry>();
-        lock (_gate)
-        {
-            foreach (Op op in batch)
-            {
-                if (op.Kind == KindDone)
-                {
-                    if (_index.Remove(op.Id, out Location? gone))
-                    {
-                        Release(gone.Segment);
-                        if (gone.Entry.BodyPath.EndsWith(ExternalSuffix, StringComparison.Ordinal)) pendingDeletes.Add(gone.Entry.BodyPath);
-                    }
-                    continue;
-                }
-                string bodyPath = op.ExternalPath ?? seg.Path;
-                long bodyOffset = op.ExternalPath is null ? op.Offset + op.BodyOffsetInRecord : 0;
-                var entry = new SpoolEntry(op.Envelope!, op.States!, bodyPath, op.Recovered) { BodyOffset = bodyOffset };
-                if (_index.Remove(op.Id, out Location? old)) Release(old.Segment);
-                _index[op.Id] = new Location(seg.Sequence, entry);
-                seg.Live++;
-                if (op.Writer is not null) handed.Add(entry);
-            }
-            DeleteDeadSegments();
-        }
-        foreach (Op op in batch) op.Completion.TrySetResult();
-        foreach (SpoolEntry e in handed) _committed.Writer.TryWrite(e);
-        if (seg.Length >= _segmentSize) lock (_gate) _current = null;
-    }
-
-    private void Release(long sequence)
-    {
-        if (_segments.TryGetValue(sequence, out Segment? s)) s.Live--;
-    }
-
-    /// <summary>Deletes segments oldest first while the oldest holds no live message and is not the current one.</summary>
-    private void DeleteDeadSegments()
-    {
-        while (_segments.Count > 0)
-        {
-            var (seq, s) = _segments.First();
-            if (s.Live > 0 || ReferenceEquals(s, _current)) return;
-            s.Handle?.Dispose();
-            TryDelete(s.Path);
-            _segments.Remove(seq);
-        }
-    }
-
-    private Segment CurrentSegment()
-    {
-        lock (_gate)
-        {
-            if (_current is not null) return _current;
-            long seq = _segments.Count == 0 ? 1 : _segments.Keys.Max() + 1;
-            string path = Path.Combine(_directory, $"{SegmentPrefix}{seq:D12}{SegmentSuffix}");
-            var seg = new Segment(seq, path)
-            {
-                Handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete),
-            };
-            NativeMethods.FsyncDirectory(_directory);
-            _segments[seq] = seg;
-            _current = seg;
-            DeleteDeadSegments();
-            return seg;
-        }
-    }
-
-    // ---- recovery and scanning -----------------------------------------------------------------------------------
-
-    private int Recover(CancellationToken cancellationToken)
-    {
-        lock (_gate) System.IO.Directory.CreateDirectory(_directory);
-        ScanResult scan = Scan(forRecovery: true, cancellationToken);
-        lock (_gate)
-        {
-            foreach (long seq in scan.Segments) _segments[seq] = new Segment(seq, SegmentPath(seq)) { Length = -1 };
-            foreach (var (id, (entry, seq)) in scan.Live)
-            {
-                _index[id] = new Location(seq, entry);
-                _segments[seq].Live++;
-            }
-            DeleteDeadSegments();
-        }
-        // Retire corrupt records for good, so the next start does not see them again.
-        foreach (QueueId id in scan.Corrupt) _ops.Writer.TryWrite(Op.Done(id));
-        var liveFiles = new HashSet<string>(scan.Live.Values.Select(v => v.Entry.BodyPath), StringComparer.Ordinal);
-        foreach (string file in System.IO.Directory.EnumerateFiles(_directory, "*" + ExternalSuffix))
-        {
-            if (liveFiles.Contains(file)) continue;
-            _logger.LogInformation("Spool recovery: removing body {File} that no live message needs", Path.GetFileName(file));
-            TryDelete(file);
-        }
-        foreach (var (entry, _) in scan.Live.Values.OrderBy(v => v.Entry.Envelope.Id.Value, StringComparer.Ordinal))
-            _committed.Writer.TryWrite(entry);
-        if (scan.Live.Count > 0) _logger.LogInformation("Spool recovery: {Count} queued messages", scan.Live.Count);
-        EnsureStarted();
-        return scan.Live.Count;
-    }
-
-    private string SegmentPath(long seq) => Path.Combine(_directory, $"{SegmentPrefix}{seq:D12}{SegmentSuffix}");
-
-    private sealed record ScanResult(Dictionary<QueueId, (SpoolEntry Entry, long Segment)> Live, List<long> Segments, List<QueueId> Corrupt);
-
-    private ScanResult Scan(bool forRecovery, CancellationToken cancellationToken = default)
-    {
-        var live = new Dictionary<QueueId, (SpoolEntry, long)>();
-        var segments = new List<long>();
-        var corrupt = new List<QueueId>();
-        var suspects = new Dictionary<QueueId, (string Segment, string Reason)>();
-        if (!System.IO.Directory.Exists(_directory)) return new ScanResult(live, segments, corrupt);
-        foreach (string path in System.IO.Directory.EnumerateFiles(_directory, SegmentPrefix + "*" + SegmentSuffix).Order(StringComparer.Ordinal))
-        {
-            string name = Path.GetFileName(path);
-            if (!long.TryParse(name.AsSpan(SegmentPrefix.Length, name.Length - SegmentPrefix.Length - SegmentSuffix.Length), out long seq)) continue;
-            segments.Add(seq);
-            byte[] data;
-            try
-            {
-                data = File.ReadAllBytes(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                if (forRecovery) _logger.LogError("Spool recovery: cannot read segment {File}: {Error}", name, e.Message);
-                continue;
-            }
-            long pos = 0;
-            while (pos < data.Length)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (!TryReadRecord(data, pos, out byte kind, out QueueId id, out ReadOnlySpan<byte> json, out byte bodyMode,
-                        out long bodyLength, out long bodyOffset, out long next))
-                {
-                    if (forRecovery && data.AsSpan((int)pos).ContainsAnyExcept((byte)0))
-                        _logger.LogInformation("Spool recovery: segment {File} ends in an unfinished batch at byte {Offset}; nothing after it was acknowledged", name, pos);
-                    break;
-                }
-                pos = next;
-                if (kind == KindDone)
-                {
-                    live.Remove(id);
-                    suspects.Remove(id);
-                    continue;
-                }
-                string bodyPath = bodyMode == 1 ? GetExternalBodyPath(id) : path;
-                SpoolEntry entry;
-                try
-                {
-                    if (!EnvelopeFile.TryVerify(json, out ReadOnlySpan<byte> envelopeJson)) throw new FormatException("The envelope's own checksum does not match.");
-                    entry = EnvelopeFile.Parse(envelopeJson, bodyPath, isRecovered: forRecovery) with { BodyOffset = bodyMode == 1 ? 0 : bodyOffset };
-                    if (entry.Envelope.Id != id) throw new FormatException("The envelope names queue ID " + entry.Envelope.Id + ".");
-                    if (entry.Envelope.Size != bodyLength) throw new FormatException($"The envelope says {entry.Envelope.Size} bytes, the record holds {bodyLength}.");
-                    if (bodyMode == 1)
-                    {
-                        var info = new FileInfo(bodyPath);
-                        if (!info.Exists || info.Length < bodyLength) throw new FormatException(info.Exists ? $"The body file has {info.Length} bytes, the envelope says {bodyLength}." : "The body file is missing.");
-                    }
-                }
-                catch (FormatException e)
-                {
-                    live.Remove(id);
-                    suspects[id] = (path, e.Message);
-                    continue;
-                }
-                suspects.Remove(id);
-                live[id] = (entry, seq);
-            }
-        }
-        // Records that did not parse and that no later record retired or replaced: set aside once, then retired.
-        foreach (var (id, (path, reason)) in suspects)
-        {
-            if (forRecovery) SetAside(id, path, reason);
-            corrupt.Add(id);
-        }
-        return new ScanResult(live, segments, corrupt);
-    }
-
-    private void SetAside(QueueId id, string segmentPath, string reason)
-    {
-        _logger.LogWarning("{QueueId}: unreadable spool record in {Segment}, set aside in {CorruptDirectory} and not retried: {Reason}",
-            id, Path.GetFileName(segmentPath), _corruptDirectory, reason);
-        try
-        {
-            System.IO.Directory.CreateDirectory(_corruptDirectory);
-            File.WriteAllText(Path.Combine(_corruptDirectory, id.Value + ".txt"),
-                $"queue ID {id}\nsegment {segmentPath}\nreason {reason}\n");
-            string external = GetExternalBodyPath(id);
-            if (File.Exists(external)) File.Move(external, Path.Combine(_corruptDirectory, id.Value + ExternalSuffix), overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogError(e, "{QueueId}: cannot write to {CorruptDirectory}", id, _corruptDirectory);
-        }
-    }
-
-    private static bool TryReadRecord(byte[] data, long pos, out byte kind, out QueueId id, out ReadOnlySpan<byte> json,
-        out byte bodyMode, out long bodyLength, out long bodyOffset, out long next)
-    {
-        kind = 0; id = default; json = default; bodyMode = 0; bodyLength = 0; bodyOffset = 0; next = pos;
-        ReadOnlySpan<byte> d = data;
-        if (pos + 8 > d.Length || BinaryPrimitives.ReadUInt32LittleEndian(d[(int)pos..]) != Magic) return false;
-        long payload = BinaryPrimitives.ReadUInt32LittleEndian(d[(int)(pos + 4)..]);
-        if (payload < 1 + IdLength + 4 || pos + 8 + payload > d.Length) return false;
-        ReadOnlySpan<byte> p = d.Slice((int)(pos + 8), (int)payload);
-        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(p[^4..]);
-        if (Crc32C.Compute(p[..^4]) != crc) return false;
-        kind = p[0];
-        if (!QueueId.IsValid(Encoding.ASCII.GetString(p.Slice(1, IdLength)))) return false;
-        id = new QueueId(Encoding.ASCII.GetString(p.Slice(1, IdLength)));
-        next = pos + 8 + payload;
-        if (kind == KindDone) return true;
-        if (kind != KindMessage) return false;
-        int at = 1 + IdLength;
-        int envLength = BinaryPrimitives.ReadInt32LittleEndian(p[at..]);
-        at += 4;
-        if (envLength < 0 || at + envLength + 9 > p.Length - 4) return false;
-        json = p.Slice(at, envLength);
-        at += envLength;
-        bodyMode = p[at++];
-        bodyLength = BinaryPrimitives.ReadInt64LittleEndian(p[at..]);
-        at += 8;
-        bodyOffset = pos + 8 + at;
-        if (bodyMode == 0 && at + bodyLength != p.Length - 4) return false;
-        if (bodyMode == 1 && at != p.Length - 4) return false;
-        return true;
-    }
-
-    // ---- types ----------------------------------------------------------------------------------------------------
-
-    private sealed class Segment(long sequence, string path)
-    {
-        public long Sequence { get; } = sequence;
-        public string Path { get; } = path;
-        public SafeFileHandle? Handle { get; init; }
-        public long Length { get; set; }
-        public int Live { get; set; }
-    }
-
-    private sealed record Location(long Segment, SpoolEntry Entry);
-
-    /// <summary>One record to append, with its completion.</summary>
-    private sealed class Op
-    {
-        private Op(byte kind, QueueId id) { Kind = kind; Id = id; }
-
-        public byte Kind { get; }
-        public QueueId Id { get; }
-        public Envelope? Envelope { get; private init; }
-        public IReadOnlyList<RecipientQueueState>? States { get; private init; }
-        public ReadOnlyMemory<byte> InlineBody { get; private init; }
-        public string? ExternalPath { get; private init; }
-        public SafeFileHandle? ExternalFile => Writer?.ExternalFile;
-        public SpoolWriter? Writer { get; private init; }
-        public bool Recovered { get; private init; }
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public byte[]? Header { get; private set; }
-        public int HeaderLength { get; private set; }
-        public byte[] Trailer { get; } = new byte[4];
-        public long Offset { get; set; }
-        public long RecordLength { get; private set; }
-        public long BodyOffsetInRecord { get; private set; }
-
-        public static Op Done(QueueId id) => new(KindDone, id);
-
-        public static Op Message(Envelope envelope, IReadOnlyList<RecipientQueueState> states, byte[]? inline, string? externalPath,
-            SpoolWriter? writer, bool recovered) => new(KindMessage, envelope.Id)
-        {
-            Envelope = envelope,
-            States = states,
-            InlineBody = writer is not null ? writer.InlineBody : inline ?? default,
-            ExternalPath = externalPath,
-            Writer = writer,
-            Recovered = recovered,
-        };
-
-        /// <summary>Builds header and checksum (on the committer's thread, so the sessions' threads stay free).</summary>
-        public void Encode()
-        {
-            using var json = new PooledBufferWriter(1024);
-            if (Kind == KindMessage) EnvelopeFile.Write(json, Envelope!, States);
-            int envLength = json.WrittenSpan.Length;
-            int headerLength = 8 + 1 + IdLength + (Kind == KindMessage ? 4 + envLength + 1 + 8 : 0);
-            byte[] h = ArrayPool<byte>.Shared.Rent(headerLength);
-            Span<byte> s = h;
-            long bodyLength = Kind == KindMessage ? (ExternalPath is null ? InlineBody.Length : Envelope!.Size) : 0;
-            long inlineLength = Kind == KindMessage && ExternalPath is null ? InlineBody.Length : 0;
-            long payload = headerLength - 8 + inlineLength + 4;
-            BinaryPrimitives.WriteUInt32LittleEndian(s, Magic);
-            BinaryPrimitives.WriteUInt32LittleEndian(s[4..], checked((uint)payload));
-            s[8] = Kind;
-            Encoding.ASCII.GetBytes(Id.Value, s.Slice(9, IdLength));
-            int at = 9 + IdLength;
-            if (Kind == KindMessage)
-            {
-                BinaryPrimitives.WriteInt32LittleEndian(s[at..], envLength);
-                at += 4;
-                json.WrittenSpan.CopyTo(s[at..]);
-                at += envLength;
-                s[at++] = ExternalPath is null ? (byte)0 : (byte)1;
-                BinaryPrimitives.WriteInt64LittleEndian(s[at..], bodyLength);
-                at += 8;
-            }
-            BodyOffsetInRecord = at;
-            uint crc = Crc32C.Append(0xFFFFFFFFu, s[8..at]);
-            if (inlineLength > 0) crc = Crc32C.Append(crc, InlineBody.Span);
-            BinaryPrimitives.WriteUInt32LittleEndian(Trailer, ~crc);
-            Header = h;
-            HeaderLength = at;
-            RecordLength = at + inlineLength + 4;
-        }
-
-        public void ReleaseHeader()
-        {
-            if (Header is null) return;
-            ArrayPool<byte>.Shared.Return(Header);
-            Header = null;
         }
     }
 }

@@ -17,4 +17,8 @@ public sealed record SpoolEntry(Envelope Envelope, IReadOnlyList<RecipientQueueS
     /// <summary>Where in <see cref="BodyPath"/> the body starts, in bytes: its offset in the spool segment, or 0 for a body
     /// in a file of its own.</summary>
     public long BodyOffset { get; init; }
+
+    /// <summary>CRC-32C of the body's <see cref="Envelope.Size"/> bytes, as recorded when it was committed; <c>null</c> for a
+    /// record written before bodies had a checksum.</summary>
+    public uint? BodyChecksum { get; init; }
 }

@@ -21,6 +21,7 @@ internal sealed class SpoolWriter : IMessageWriter
     private long _length;
     private SafeFileHandle? _file;
     private long _fileOffset;
+    private uint _crc = 0xFFFFFFFFu;
     private int _state;
 
     public SpoolWriter(Spool spool, QueueId id)
@@ -43,6 +44,9 @@ internal sealed class SpoolWriter : IMessageWriter
 
     public long Length => _length;
 
+    /// <summary>CRC-32C of an own-file body, computed as it was written; <c>null</c> while the body is in memory.</summary>
+    public uint? Checksum => _file is null ? null : ~_crc;
+
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (_state != Open || _buffer is null) throw new InvalidOperationException("The message is already committed or aborted.");
@@ -59,6 +63,7 @@ internal sealed class SpoolWriter : IMessageWriter
             else
             {
                 RandomAccess.Write(_file, span, _fileOffset);
+                _crc = Crc32C.Append(_crc, span);
                 _fileOffset += span.Length;
             }
             _length += span.Length;
@@ -86,6 +91,7 @@ internal sealed class SpoolWriter : IMessageWriter
         ExternalPath = _spool.GetExternalBodyPath(Id);
         _file = File.OpenHandle(ExternalPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read | FileShare.Delete);
         RandomAccess.Write(_file, _buffer.AsSpan(0, _buffered), 0);
+        _crc = Crc32C.Append(_crc, _buffer.AsSpan(0, _buffered));
         _fileOffset = _buffered;
         _buffered = 0;
     }
