@@ -86,6 +86,9 @@ public sealed class ServerOptions
     /// <summary>[auth] block_time in seconds.</summary>
     public int? AuthBlockTimeSeconds { get; set; }
 
+    /// <summary>[queue] retry_interval in seconds.</summary>
+    public int? RetryIntervalSeconds { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
     public string ToToml(
         string dataDir,
@@ -145,6 +148,12 @@ public sealed class ServerOptions
             Number(toml, "max_failures", AuthMaxFailures);
             Number(toml, "failure_window", AuthFailureWindowSeconds);
             Number(toml, "block_time", AuthBlockTimeSeconds);
+        }
+
+        if (RetryIntervalSeconds is not null)
+        {
+            toml.Append("\n[queue]\n");
+            Number(toml, "retry_interval", RetryIntervalSeconds);
         }
 
         toml.Append("\n[log]\n");
