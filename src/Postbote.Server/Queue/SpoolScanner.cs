@@ -59,7 +59,8 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
             }
             long? sealedAt = SealedLength(data);
             long durable = sealedAt ?? (seq == mark.Segment ? mark.Length : 0);
-            long pos = 0, tailStart = data.Length;
+            long pos = 0, lastValid = -1;
+            var spans = new List<(long Start, long End, bool WholeRecord)>();
             while (pos < data.Length)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -67,24 +68,31 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
                 if (status == RecordStatus.Valid)
                 {
                     Apply(scan, suspects, data, path, seq, rec, forRecovery);
+                    lastValid = pos;
                     pos = rec.End;
                     continue;
                 }
-                long next = status == RecordStatus.Damaged
-                    ? SpoolRecordFormat.FindNextValid(data, rec.End)
-                    : SpoolRecordFormat.FindNextValid(data, pos + 1);
-                long end = next < 0 ? data.Length : next;
-                var region = new DamagedRegion(path, seq, pos, data.AsSpan((int)pos, (int)(end - pos)).ToArray(), IdsIn(data, pos, end));
-                if (next >= 0 || pos < durable) region.Damage = true;
-                else if (status == RecordStatus.Damaged && rec.End <= data.Length && sealedAt is null) region.Doubtful = true;
-                if (next < 0 && !region.Damage) tailStart = pos;
+                // A record whose header checks out is stepped over by its length; anything else up to the next offset
+                // where a whole record checks out.
+                long end = status == RecordStatus.Damaged ? rec.End : SpoolRecordFormat.FindNextValid(data, pos + 1);
+                if (end < 0) end = data.Length;
+                spans.Add((pos, end, status == RecordStatus.Damaged));
+                pos = end;
+            }
+            long tailStart = data.Length;
+            foreach (var (start, end, whole) in spans)
+            {
+                var region = new DamagedRegion(path, seq, start, data.AsSpan((int)start, (int)(end - start)).ToArray(), IdsIn(data, start, end));
+                // Followed by an intact record, or before the durable point: damage. Otherwise the unfinished tail.
+                region.Damage = start < lastValid || start < durable;
+                region.Doubtful = !region.Damage && whole && sealedAt is null;
+                if (!region.Damage) tailStart = Math.Min(tailStart, start);
                 if (region.Damage || region.Doubtful) regions.Add(region);
                 else if (forRecovery && region.Bytes.AsSpan().ContainsAnyExcept((byte)0))
                 {
                     logger.LogInformation("Spool recovery: segment {File} ends in an unfinished batch at byte {Offset} ({Length} bytes); it was never acknowledged",
-                        name, pos, region.Bytes.Length);
+                        name, start, region.Bytes.Length);
                 }
-                pos = end;
             }
             if (sealedAt is null) scan.Unsealed.Add((seq, tailStart, data.Length));
         }
@@ -191,9 +199,16 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
     /// <summary>Copies damaged bytes into <c>corrupt/NAME.rec</c> with a note <c>corrupt/NAME.txt</c>; once per name.</summary>
     private void SetAside(string name, string segment, long offset, byte[] bytes, string reason, IReadOnlyList<QueueId> ids, LogLevel level)
     {
-        string note = Path.Combine(corruptDirectory, name + ".txt");
         string copy = Path.Combine(corruptDirectory, name + ".rec");
-        bool already = File.Exists(copy) && new FileInfo(copy).Length == bytes.Length;
+        bool already = SameBytes(copy, bytes);
+        if (!already && File.Exists(copy))
+        {
+            // Another damaged copy of the same message's record (each change of its state appended one).
+            name = $"{name}-{Path.GetFileNameWithoutExtension(segment)}-at-{offset:D12}";
+            copy = Path.Combine(corruptDirectory, name + ".rec");
+            already = SameBytes(copy, bytes);
+        }
+        string note = Path.Combine(corruptDirectory, name + ".txt");
         logger.Log(already ? LogLevel.Information : level,
             "Spool recovery: {Segment} at byte {Offset}: {Length} bytes set aside as {Copy}{Again}: {Reason}; queue IDs: {Ids}",
             Path.GetFileName(segment), offset, bytes.Length, copy, already ? " (already there)" : "", reason,
@@ -209,6 +224,18 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             logger.LogError("Spool recovery: cannot write {Copy}: {Error}", copy, e.Message);
+        }
+    }
+
+    private static bool SameBytes(string path, byte[] bytes)
+    {
+        try
+        {
+            return File.Exists(path) && new FileInfo(path).Length == bytes.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
