@@ -260,4 +260,32 @@ public sealed class SpoolRecoveryTests : IDisposable
         await DeliverAllAsync(committed, committed[5].Id);
         Assert.Single(Directory.GetFiles(_dir.Combine("corrupt"), "*.rec"));
     }
+
+    [Fact]
+    public async Task RandomDamageLosesOnlyTheRecordsItTouches()
+    {
+        var committed = await FillAsync();
+        byte[] original = File.ReadAllBytes(Segment);
+        Dictionary<QueueId, SpoolRecord> records = Records();
+        var random = new Random(20261202);
+        for (int round = 0; round < 300; round++)
+        {
+            byte[] data = (byte[])original.Clone();
+            var touched = new HashSet<QueueId>();
+            int flips = random.Next(1, 4);
+            for (int f = 0; f < flips; f++)
+            {
+                int at = random.Next(data.Length);
+                data[at] ^= (byte)(1 << random.Next(8));
+                touched.UnionWith(records.Values.Where(r => r.Start <= at && at < r.End).Select(r => r.Id));
+            }
+            File.WriteAllBytes(Segment, data);
+            var scanner = new SpoolScanner(_dir.Combine("spool"), _dir.Combine("corrupt-fuzz"), NullLogger.Instance);
+            SpoolScan scan = scanner.Scan(forRecovery: false, new DurableMark(1, data.Length));
+            foreach (var (id, _) in committed)
+            {
+                Assert.Equal(!touched.Contains(id), scan.Live.ContainsKey(id));
+            }
+        }
+    }
 }
