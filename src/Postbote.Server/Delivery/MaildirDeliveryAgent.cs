@@ -380,8 +380,28 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
 
     private RecipientResult Fail(Copy copy, Exception e)
     {
-        _logger.LogWarning(e, "Maildir delivery to {Mailbox} failed", copy.Mailbox);
-        return RecipientResult.Temporary("maildir delivery failed: " + e.GetType().Name);
+        string reason = Describe(e, copy.Directory);
+        _logger.LogWarning("Maildir delivery to {Mailbox} in {Directory} failed: {Reason}", copy.Mailbox, copy.Directory, reason);
+        return RecipientResult.Temporary($"maildir delivery to {copy.Directory} failed: {reason}");
+    }
+
+    /// <summary>The system's reason for an I/O error with its path: the errno text (kept by the runtime in
+    /// <see cref="Exception.HResult"/> on Unix), then .NET's message unless it already says it. .NET reports ENOTDIR as
+    /// "Could not find a part of the path"; then the first existing part of the Maildir's path is named.</summary>
+    private static string Describe(Exception e, string maildir)
+    {
+        string message = e.Message.ReplaceLineEndings(" ");
+        if (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            string? part = maildir;
+            while (part is not null && !System.IO.Directory.Exists(part) && !File.Exists(part)) part = Path.GetDirectoryName(part);
+            if (part is not null && File.Exists(part)) return $"Not a directory: {part} is a file ({message})";
+            return $"No such file or directory ({message})";
+        }
+        string? errno = e is UnauthorizedAccessException ? "Permission denied"
+            : !OperatingSystem.IsWindows() && e.HResult is > 0 and < 4096 ? System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(e.HResult)
+            : null;
+        return errno is null || message.Contains(errno, StringComparison.OrdinalIgnoreCase) ? message : $"{errno} ({message})";
     }
 
     private static void Abandon(Copy c, RecipientResult result)

@@ -55,6 +55,24 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task UnwritableMaildirDefersWithTheSystemErrorAndPath()
+    {
+        // The domain directory is a file: every directory below it fails with ENOTDIR or EEXIST.
+        Directory.CreateDirectory(_dir.Combine("mail"));
+        File.WriteAllText(_dir.Combine("mail", "example.com"), "not a directory");
+        IReadOnlyList<RecipientResult> results = await Agent().DeliverAsync(
+            Request(new Mailbox("sender", "example.org"), false, "alice@example.com"), CancellationToken.None);
+
+        RecipientResult r = Assert.Single(results);
+        Assert.Equal(DeliveryOutcome.TemporaryFailure, r.Outcome);
+        string maildir = _dir.Combine("mail", "example.com", "alice");
+        Assert.StartsWith($"maildir delivery to {maildir} failed: ", r.ReplyText[r.ReplyText.IndexOf("maildir", StringComparison.Ordinal)..]);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(r.ReplyText, "Not a directory|File exists"), r.ReplyText);
+        Assert.Contains(_dir.Combine("mail", "example.com"), r.ReplyText[(r.ReplyText.IndexOf("failed: ", StringComparison.Ordinal) + 8)..]);
+        Assert.DoesNotContain("IOException", r.ReplyText);
+    }
+
+    [Fact]
     public async Task EmptyBodyStillGetsItsTraceHeaders()
     {
         DeliveryRequest r = Request(null, false, "alice@example.com");
