@@ -221,6 +221,7 @@ public static class ConfigurationLoader
                 case "mailboxes": c.Local.Mailboxes = Strings(name, v).Select(m => Address(name, m)).ToList(); break;
                 case "catch_all": c.Local.CatchAll = Address(name, Str(name, v)); break;
                 case "maildir_root": maildirRoot = Str(name, v); break;
+                case "save_crlf": c.Local.SaveCrlf = Bool(name, v); break;
                 case "aliases":
                     var aliases = new Dictionary<string, IList<string>>(StringComparer.OrdinalIgnoreCase);
                     foreach (var (alias, targets) in Table(name, v))
