@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Postbote.Delivery;
 using Postbote.Net;
 using Postbote.Host.Configuration;
+using Postbote.Host.Startup;
 using Postbote.Queue;
 using Postbote.Security;
 using Postbote.Security.Sasl;
@@ -43,20 +44,50 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     /// <summary>The SMTP service once started.</summary>
     public SmtpServer? Smtp => _smtp;
 
-    /// <summary>Recovers the spool, starts deliveries, then opens the SMTP listeners.</summary>
+    /// <summary>Checks the data directory, the Maildir root and the TLS files, recovers the spool, starts deliveries,
+    /// then opens the SMTP listeners (all or none).</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
     /// <returns>A task that completes when the server listens.</returns>
-    /// <exception cref="System.Net.Sockets.SocketException">A listener cannot be bound.</exception>
-    /// <exception cref="IOException">The data directory cannot be used.</exception>
+    /// <exception cref="StartupException">The set-up is wrong: the message is one line naming the setting, the path or
+    /// address and the reason; its exit code is 2 for configuration, 1 for the environment.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ListenerBindException e)
+        {
+            string setting = e.Listener.Kind switch
+            {
+                ListenerKind.Submission => "smtp.submission",
+                ListenerKind.Submissions => "smtp.submissions",
+                _ => "smtp.listen",
+            };
+            throw new StartupException($"{setting} {e.Listener.EndPoint}: cannot listen: {e.InnerException?.Message}",
+                StartupException.EnvironmentExitCode, e);
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         var c = _config;
         _log.LogInformation("configuration: {Source}; host name {HostName}; data in {DataDir}; local domains {Domains}; catch-all {CatchAll}; trusted networks {Trusted}; message size limit {Size} bytes",
             c.Source, c.Smtp.HostName, Path.GetFullPath(c.DataDirectory), string.Join(", ", c.Local.Domains), c.Local.CatchAll ?? "(none)",
             c.Smtp.TrustedNetworks.Count == 0 ? "(none)" : string.Join(", ", c.Smtp.TrustedNetworks), c.Smtp.Limits.MessageSize);
         DataDirectoryLock.RestrictFileModes();
-        _lock = DataDirectoryLock.Acquire(c.DataDirectory);
-        Directory.CreateDirectory(c.Local.MaildirRoot);
+        StartupChecks.EnsureWritableDirectory("data_dir", c.DataDirectory);
+        try
+        {
+            _lock = DataDirectoryLock.Acquire(c.DataDirectory);
+        }
+        catch (IOException e)
+        {
+            throw new StartupException("data_dir " + e.Message, StartupException.EnvironmentExitCode, e);
+        }
+        // Found now rather than at the first delivery.
+        StartupChecks.EnsureWritableDirectory("local.maildir_root", c.Local.MaildirRoot);
+        if (c.TlsEnabled) _tls = LoadTls(c);
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
@@ -66,15 +97,13 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
             _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
-        if (c.TlsEnabled)
+        if (_tls is not null)
         {
-            _tls = new TlsCertificateProvider(c.TlsCertificatePath, c.TlsKeyPath, c.Smtp.HostName,
-                createSelfSigned: c.TlsCertificate is null, _loggers.CreateLogger<TlsCertificateProvider>());
             // SIGHUP reloads the certificate; open sessions keep theirs (the default action, ending the process, is cancelled).
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
             {
                 ctx.Cancel = true;
-                _tls.Reload();
+                _tls!.Reload();
             });
         }
         IUserStore? users = null;
@@ -93,6 +122,28 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), _spool, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads the TLS certificate: configured files are checked first, so that each fault names its setting;
+    /// without configured files a self-signed certificate is created in the data directory when missing.</summary>
+    private TlsCertificateProvider LoadTls(PostboteConfiguration c)
+    {
+        if (c.TlsCertificate is not null) StartupChecks.CheckTlsFiles(c.TlsCertificatePath, c.TlsKeyPath);
+        try
+        {
+            return new TlsCertificateProvider(c.TlsCertificatePath, c.TlsKeyPath, c.Smtp.HostName,
+                createSelfSigned: c.TlsCertificate is null, _loggers.CreateLogger<TlsCertificateProvider>());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"tls.certificate {Path.GetFullPath(c.TlsCertificatePath)}: {StartupChecks.Reason(e)}",
+                StartupException.EnvironmentExitCode, e);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new StartupException($"tls.certificate {Path.GetFullPath(c.TlsCertificatePath)} and tls.key {Path.GetFullPath(c.TlsKeyPath)}: not a usable certificate and key ({e.Message})",
+                StartupException.ConfigurationExitCode, e);
+        }
     }
 
     /// <summary>Drains SMTP sessions, then lets in-flight deliveries finish; the spool keeps the rest.</summary>

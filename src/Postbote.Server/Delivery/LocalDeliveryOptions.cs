@@ -24,6 +24,12 @@ public sealed class LocalDeliveryOptions
     /// Default: <c>{data_dir}/mail</c>.</summary>
     public string MaildirRoot { get; set; } = "data/mail";
 
+    /// <summary>Whether Maildir copies keep the CRLF line ends of SMTP (as Dovecot's <c>mail_save_crlf</c>). Default
+    /// <c>false</c>: lines end in LF, the Maildir convention that Postfix, Dovecot's LDA, qmail and Exim follow and
+    /// that mail readers such as mutt and s-nail expect. A message received with <c>BODY=BINARYMIME</c> keeps its bytes
+    /// either way.</summary>
+    public bool SaveCrlf { get; set; }
+
     /// <summary>
     /// Checks that the local part of the configuration is consistent, so that no recipient is accepted at RCPT and then
     /// dropped: every mailbox, alias and the catch-all belong to a local domain; every alias target is a configured

@@ -13,13 +13,17 @@ namespace Postbote.Delivery;
 /// Delivers to Maildirs (https://cr.yp.to/proto/maildir.html): mailbox <c>user@domain</c> is the directory
 /// <c>{MaildirRoot}/domain/user/</c> with <c>tmp/</c>, <c>new/</c> and <c>cur/</c>, created on demand. Each copy is
 /// <c>Return-Path: &lt;reverse-path&gt;</c> (RFC 5321 §4.4: "the final delivery SMTP server ... MUST insert a
-/// return-path line"), <c>Delivered-To: user@domain</c>, then the spool body byte for byte; it is written to
-/// <c>tmp/</c>, made durable, then renamed into <c>new/</c>, and the rename made durable.
+/// return-path line"), <c>Delivered-To: user@domain</c>, then the spool body with its CRLF line ends stored as LF (the
+/// Maildir convention; <see cref="LocalDeliveryOptions.SaveCrlf"/> keeps CRLF, and a BINARYMIME body keeps its bytes),
+/// converted while it is copied. It is written as an unnamed file in <c>new/</c> (<c>O_TMPFILE</c>), made durable, then
+/// linked into place under its name and the link made durable; where unnamed files do not exist, it is written to
+/// <c>tmp/</c> and renamed into <c>new/</c>.
 /// </summary>
 /// <remarks>
 /// Each recipient of a request is taken as a final mailbox (<c>user@domain</c>; the router expands aliases first).
 /// Recipients naming the same mailbox get one copy. File names are deterministic per queue ID and mailbox,
-/// <c>&lt;received Unix seconds&gt;.Q&lt;queue ID&gt;M&lt;CRC-32C of the mailbox, 8 hex&gt;.&lt;host&gt;</c>, so a
+/// <c>&lt;received Unix seconds&gt;.Q&lt;queue ID&gt;M&lt;CRC-32C of the mailbox, 8 hex&gt;.&lt;host&gt;</c> followed by
+/// <c>,S=&lt;stored size&gt;,W=&lt;size with CRLF line ends&gt;</c> (both in bytes; Dovecot takes W as RFC822.SIZE), so a
 /// repeated attempt (<see cref="DeliveryRequest.IsRecovered"/>) recognises a copy already in <c>new/</c> or <c>cur/</c>
 /// and does not write another. The syncs go through a shared <see cref="DurabilityBarrier"/>: concurrent deliveries
 /// share one sync for their data and one for their renames.
@@ -32,6 +36,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
     private readonly DurabilityBarrier _barrier;
     private readonly ILogger<MaildirDeliveryAgent> _logger;
     private readonly string _hostName;
+    private readonly bool _saveCrlf;
     private readonly ConcurrentDictionary<string, bool> _knownMaildirs = new(StringComparer.Ordinal);
     private volatile bool _unnamedFiles = OperatingSystem.IsLinux();
 
@@ -54,6 +59,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         _barrier = barrier;
         _logger = logger;
         _hostName = EscapeHostName(hostName ?? Environment.MachineName);
+        _saveCrlf = options.SaveCrlf;
     }
 
     /// <summary>The full path of the Maildir root.</summary>
@@ -149,7 +155,10 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
     private async Task WriteCopiesAsync(DeliveryRequest request, List<Copy> pending, HashSet<string> createdDirectories,
         CancellationToken cancellationToken)
     {
-        byte[] header = Encoding.UTF8.GetBytes("Return-Path: " + request.Envelope.ReversePathText + "\r\n");
+        // RFC 3030 §3: BINARYMIME data is octets, not lines; it is stored as it came, with SMTP's own CRLF trace headers.
+        bool lf = !_saveCrlf && request.Envelope.Body != BodyType.BinaryMime;
+        string eol = lf ? "\n" : "\r\n";
+        byte[] header = Encoding.UTF8.GetBytes("Return-Path: " + request.Envelope.ReversePathText + eol);
         SafeFileHandle body;
         try
         {
@@ -161,6 +170,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             return;
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        byte[]? converted = lf ? ArrayPool<byte>.Shared.Rent(CopyBufferSize + 1) : null;
         var written = new List<Copy>(pending.Count);
         try
         {
@@ -171,7 +181,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                 {
                     c.Handle = OpenTmp(c, createdDirectories);
                     // The two trace headers go out with the first body chunk, in one vectored write.
-                    c.Prefix = [header, Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + "\r\n")];
+                    c.Prefix = [header, Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + eol)];
+                    c.Lines = 2;
                     written.Add(c);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -180,8 +191,9 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                 }
             }
 
-            // Copy the body once into every open file, one chunk at a time.
+            // Copy the body once into every open file, one chunk at a time (converted in place to LF line ends).
             long bodyOffset = 0;
+            bool pendingCr = false;
             while (written.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -190,12 +202,20 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                 int n = RandomAccess.Read(body, buffer.AsSpan(0, want), request.BodyOffset + bodyOffset);
                 if (n == 0) break;
                 bodyOffset += n;
+                int lfs = System.MemoryExtensions.Count(buffer.AsSpan(0, n), (byte)'\n');
+                foreach (Copy c in written) c.Lines += lfs;
+                byte[] chunk = buffer;
+                if (lf)
+                {
+                    n = DropCarriageReturns(buffer.AsSpan(0, n), converted!, ref pendingCr, bodyOffset == request.Envelope.Size);
+                    chunk = converted!;
+                }
                 for (int k = written.Count - 1; k >= 0; k--)
                 {
                     Copy c = written[k];
                     try
                     {
-                        WriteChunk(c, buffer.AsMemory(0, n));
+                        WriteChunk(c, chunk.AsMemory(0, n));
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                     {
@@ -251,6 +271,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            if (converted is not null) ArrayPool<byte>.Shared.Return(converted);
             body.Dispose();
         }
         if (written.Count == 0) return;
@@ -270,6 +291,9 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         {
             try
             {
+                // Maildir++ sizes: S= what is stored, W= the size with CRLF line ends (RFC822.SIZE for IMAP readers).
+                long crlfSize = lf ? c.Offset + c.Lines : c.Offset;
+                c.FinalName = string.Create(CultureInfo.InvariantCulture, $"{c.FileName},S={c.Offset},W={crlfSize}");
                 if (c.Unnamed)
                 {
                     // An existing file of that name is this very copy, delivered before a crash (the name is derived
@@ -371,17 +395,85 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
 
     private static bool AlreadyDelivered(Copy copy)
     {
-        if (File.Exists(copy.NewPath)) return true;
-        string cur = Path.Combine(copy.Directory, "cur");
-        if (File.Exists(Path.Combine(cur, copy.FileName))) return true;
-        using IEnumerator<string> e = System.IO.Directory.EnumerateFiles(cur, copy.FileName + ":*").GetEnumerator();
-        return e.MoveNext();
+        // The name is the base name, then ",S=…,W=…" (and ":2,flags" once a reader moved it to cur/).
+        foreach (string sub in (ReadOnlySpan<string>)["new", "cur"])
+        {
+            string dir = Path.Combine(copy.Directory, sub);
+            if (File.Exists(Path.Combine(dir, copy.FileName))) return true;
+            foreach (string suffix in (ReadOnlySpan<string>)[",*", ":*"])
+            {
+                using IEnumerator<string> e = System.IO.Directory.EnumerateFiles(dir, copy.FileName + suffix).GetEnumerator();
+                if (e.MoveNext()) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Copies a chunk of a body whose lines end in CRLF with the CR of every CRLF left out; a CR at the end of a
+    /// chunk is held back until the next chunk shows whether LF follows. A CR not followed by LF is kept.</summary>
+    /// <param name="chunk">The chunk as read from the spool.</param>
+    /// <param name="output">Where the converted bytes go; at least one byte longer than <paramref name="chunk"/>.</param>
+    /// <param name="pendingCr">Whether the previous chunk ended in a CR that was held back; updated.</param>
+    /// <param name="last">Whether this is the last chunk (a held-back CR is then written).</param>
+    /// <returns>The number of bytes written to <paramref name="output"/>.</returns>
+    private static int DropCarriageReturns(ReadOnlySpan<byte> chunk, Span<byte> output, ref bool pendingCr, bool last)
+    {
+        int w = 0;
+        if (pendingCr && (chunk.IsEmpty || chunk[0] != (byte)'\n')) output[w++] = (byte)'\r';
+        pendingCr = false;
+        int r = 0;
+        while (r < chunk.Length)
+        {
+            int cr = chunk[r..].IndexOf((byte)'\r');
+            if (cr < 0)
+            {
+                chunk[r..].CopyTo(output[w..]);
+                w += chunk.Length - r;
+                break;
+            }
+            chunk.Slice(r, cr).CopyTo(output[w..]);
+            w += cr;
+            r += cr + 1;
+            if (r < chunk.Length)
+            {
+                if (chunk[r] != (byte)'\n') output[w++] = (byte)'\r';
+            }
+            else if (last)
+            {
+                output[w++] = (byte)'\r';
+            }
+            else
+            {
+                pendingCr = true;
+            }
+        }
+        return w;
     }
 
     private RecipientResult Fail(Copy copy, Exception e)
     {
-        _logger.LogWarning(e, "Maildir delivery to {Mailbox} failed", copy.Mailbox);
-        return RecipientResult.Temporary("maildir delivery failed: " + e.GetType().Name);
+        string reason = Describe(e, copy.Directory);
+        _logger.LogWarning("Maildir delivery to {Mailbox} in {Directory} failed: {Reason}", copy.Mailbox, copy.Directory, reason);
+        return RecipientResult.Temporary($"maildir delivery to {copy.Directory} failed: {reason}");
+    }
+
+    /// <summary>The system's reason for an I/O error with its path: the errno text (kept by the runtime in
+    /// <see cref="Exception.HResult"/> on Unix), then .NET's message unless it already says it. .NET reports ENOTDIR as
+    /// "Could not find a part of the path"; then the first existing part of the Maildir's path is named.</summary>
+    private static string Describe(Exception e, string maildir)
+    {
+        string message = e.Message.ReplaceLineEndings(" ");
+        if (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            string? part = maildir;
+            while (part is not null && !System.IO.Directory.Exists(part) && !File.Exists(part)) part = Path.GetDirectoryName(part);
+            if (part is not null && File.Exists(part)) return $"Not a directory: {part} is a file ({message})";
+            return $"No such file or directory ({message})";
+        }
+        string? errno = e is UnauthorizedAccessException ? "Permission denied"
+            : !OperatingSystem.IsWindows() && e.HResult is > 0 and < 4096 ? System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(e.HResult)
+            : null;
+        return errno is null || message.Contains(errno, StringComparison.OrdinalIgnoreCase) ? message : $"{errno} ({message})";
     }
 
     private static void Abandon(Copy c, RecipientResult result)
@@ -412,7 +504,9 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         public string Directory { get; } = directory;
         public string FileName { get; } = fileName;
         public string TmpPath => Path.Combine(Directory, "tmp", FileName);
-        public string NewPath => Path.Combine(Directory, "new", FileName);
+        public string NewPath => Path.Combine(Directory, "new", FinalName ?? FileName);
+        public string? FinalName { get; set; }
+        public long Lines { get; set; }
         public SafeFileHandle? Handle { get; set; }
         public bool Unnamed { get; set; }
         public byte[][]? Prefix { get; set; }

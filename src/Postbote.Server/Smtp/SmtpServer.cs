@@ -92,29 +92,38 @@ public sealed class SmtpServer : IAsyncDisposable
         return new SmtpReply(SmtpReplyCode.Ok, null, lines);
     }
 
-    /// <summary>Binds every configured endpoint and starts accepting connections.</summary>
+    /// <summary>Binds every configured endpoint, then starts accepting connections: all listeners or none.</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
     /// <returns>A task that completes when all endpoints are bound.</returns>
-    /// <exception cref="SocketException">An endpoint cannot be bound (in use, no permission).</exception>
+    /// <exception cref="ListenerBindException">An endpoint cannot be bound (in use, no permission, no such address); the
+    /// endpoints bound before it are closed again, so nothing listens.</exception>
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        var bound = new List<(Socket Socket, ListenerOptions Options)>(Options.Listeners.Count);
         foreach (ListenerOptions listener in Options.Listeners)
         {
             IPEndPoint ep = listener.EndPoint;
             var socket = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+                // IPv6 listeners take IPv6 only (IPV6_V6ONLY, as nginx and Postfix set it): "[::]:25" beside "0.0.0.0:25"
+                // then binds instead of failing with "address already in use"; IPv4 clients need an IPv4 listener.
+                if (ep.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
                 // No ReuseAddress: on Linux .NET maps it to SO_REUSEPORT too, which lets a second server bind the same port
                 // and silently share the connections. Sockets in TIME_WAIT do not block a restart without it.
                 socket.Bind(ep);
                 socket.Listen(4096);
             }
-            catch
+            catch (SocketException e)
             {
                 socket.Dispose();
-                throw;
+                foreach (var (earlier, _) in bound) earlier.Dispose();
+                throw new ListenerBindException(listener, e);
             }
+            bound.Add((socket, listener));
+        }
+        foreach (var (socket, listener) in bound)
+        {
             _listeners.Add((socket, listener));
             _log.LogInformation("listening on {Endpoint} ({Kind}{Tls})", socket.LocalEndPoint, listener.Kind,
                 Tls is null ? ", no TLS" : listener.ImplicitTls ? ", implicit TLS" : ", STARTTLS");

@@ -1,49 +1,62 @@
+using System.CommandLine;
 using Postbote.Security.Users;
 
-namespace Postbote.Host;
+namespace Postbote.Host.Cli;
 
 /// <summary>
 /// <c>postbote user …</c>: manages the accounts of SMTP AUTH in <c>{data_dir}/users</c> (<see cref="FileUserStore"/>).
 /// A running server sees the change on its next AUTH, without a restart. Passwords are never taken from the command
 /// line (where <c>ps</c> and shell history would show them): from the terminal without echo, asked twice, or else from
 /// the first line of standard input. Exit codes: 0 success, 1 failure (unknown or existing user, passwords differ,
-/// I/O error), 2 usage.
+/// I/O error, no data directory), 2 usage.
 /// </summary>
 internal static class UserCommands
 {
-    /// <summary>The usage text.</summary>
-    public const string Usage = """
-        usage: postbote user add NAME [--address ADDR]... [--any-sender]   add a user; password from the terminal or stdin
-               postbote user passwd NAME                                 set a user's password
-               postbote user remove NAME                                 remove a user
-               postbote user list                                        list users: name, addresses, any-sender
-        each takes --config FILE to use that configuration's data directory (default: the embedded default's ./data)
-        """;
-
-    /// <summary>Runs a <c>user</c> command.</summary>
-    /// <param name="args">The arguments, with or without the leading <c>user</c>.</param>
-    /// <param name="dataDirectory">The data directory holding the <c>users</c> file.</param>
-    /// <param name="stdin">Standard input; when it is the console and not redirected, the password is read from the
-    /// terminal without echo.</param>
+    /// <summary>Builds the <c>user</c> command and its subcommands.</summary>
+    /// <param name="inDataDirectory">Runs an action with the data directory: (parse result, whether the directory must
+    /// already exist, action) → exit code.</param>
     /// <param name="stdout">Standard output.</param>
     /// <param name="stderr">Standard error (prompts and errors).</param>
-    /// <returns>0 success, 1 failure, 2 usage.</returns>
-    public static int Run(IReadOnlyList<string> args, string dataDirectory, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <returns>The command.</returns>
+    public static Command Build(Func<ParseResult, bool, Func<string, int>, int> inDataDirectory, TextWriter stdout, TextWriter stderr)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        List<string> rest = args.ToList();
-        if (rest.Count > 0 && rest[0] == "user") rest.RemoveAt(0);
+        var user = new Command("user", "manage SMTP AUTH users in {data_dir}/users; passwords are read from the terminal or the first line of stdin");
+        var name = new Argument<string>("NAME") { Description = "the user name (the AUTH login)" };
+        var address = new Option<string[]>("--address")
+        {
+            Description = "a sender address the user may use in MAIL FROM (repeat for more)",
+            HelpName = "ADDR",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var anySender = new Option<bool>("--any-sender") { Description = "the user may send as any address" };
+
+        var add = new Command("add", "add a user") { name, address, anySender };
+        add.SetAction(r => inDataDirectory(r, false, dir => Run(dir, stderr,
+            store => Add(store, r.GetValue(name)!, r.GetValue(address) ?? [], r.GetValue(anySender), Console.In, stderr))));
+        var passwd = new Command("passwd", "set a user's password") { name };
+        passwd.SetAction(r => inDataDirectory(r, true, dir => Run(dir, stderr, store => Passwd(store, r.GetValue(name)!, Console.In, stderr))));
+        var remove = new Command("remove", "remove a user") { name };
+        remove.SetAction(r => inDataDirectory(r, true, dir => Run(dir, stderr, store => Remove(store, r.GetValue(name)!, stderr))));
+        var list = new Command("list", "list users: name, addresses, any-sender");
+        list.SetAction(r => inDataDirectory(r, true, dir => Run(dir, stderr, store => List(store, stdout))));
+        user.Subcommands.Add(add);
+        user.Subcommands.Add(passwd);
+        user.Subcommands.Add(remove);
+        user.Subcommands.Add(list);
+        return user;
+    }
+
+    /// <summary>Runs a <c>user</c> command on the user file of a data directory.</summary>
+    /// <param name="dataDirectory">The data directory holding the <c>users</c> file.</param>
+    /// <param name="stderr">Where I/O errors are reported.</param>
+    /// <param name="command">The command.</param>
+    /// <returns>The command's exit code; 1 on an I/O error.</returns>
+    private static int Run(string dataDirectory, TextWriter stderr, Func<FileUserStore, int> command)
+    {
         var store = new FileUserStore(dataDirectory);
         try
         {
-            return rest switch
-            {
-                ["add", string name, .. var options] => Add(store, name, options, stdin, stderr),
-                ["passwd", string name] => Passwd(store, name, stdin, stderr),
-                ["remove", string name] => Remove(store, name, stderr),
-                ["list"] => List(store, stdout),
-                _ => UsageError(stderr, null),
-            };
+            return command(store);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
@@ -52,27 +65,15 @@ internal static class UserCommands
         }
     }
 
-    private static int Add(FileUserStore store, string name, List<string> options, TextReader stdin, TextWriter stderr)
+    private static int Add(FileUserStore store, string name, string[] addressOptions, bool anySender, TextReader stdin, TextWriter stderr)
     {
         if (!UserRecord.IsValidName(name)) return UsageError(stderr, $"invalid user name '{name}'");
         var addresses = new List<string>();
-        bool anySender = false;
-        for (int i = 0; i < options.Count; i++)
+        foreach (string address in addressOptions)
         {
-            switch (options[i])
-            {
-                case "--address" when i + 1 < options.Count:
-                    string address = options[++i];
-                    if (!UserRecord.IsValidName(address) || !address.Contains('@', StringComparison.Ordinal))
-                        return UsageError(stderr, $"invalid address '{address}'");
-                    if (!addresses.Contains(address, StringComparer.OrdinalIgnoreCase)) addresses.Add(address);
-                    break;
-                case "--any-sender":
-                    anySender = true;
-                    break;
-                default:
-                    return UsageError(stderr, options[i] == "--address" ? "--address needs an address" : $"unexpected argument '{options[i]}'");
-            }
+            if (!UserRecord.IsValidName(address) || !address.Contains('@', StringComparison.Ordinal))
+                return UsageError(stderr, $"invalid address '{address}'");
+            if (!addresses.Contains(address, StringComparer.OrdinalIgnoreCase)) addresses.Add(address);
         }
         if (store.List().Any(u => string.Equals(u.Name, name, StringComparison.OrdinalIgnoreCase)))
         {
@@ -132,10 +133,10 @@ internal static class UserCommands
         new(name, PasswordHasher.Hash(password), PasswordHasher.DeriveScram(password, PasswordHasher.ScramIterations),
             addresses.ToArray(), anySender);
 
-    private static int UsageError(TextWriter stderr, string? message)
+    private static int UsageError(TextWriter stderr, string message)
     {
-        if (message is not null) stderr.WriteLine("postbote: " + message);
-        stderr.WriteLine(Usage);
+        stderr.WriteLine("postbote: " + message);
+        stderr.WriteLine("see 'postbote user add --help'");
         return 2;
     }
 

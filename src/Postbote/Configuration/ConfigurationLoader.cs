@@ -5,6 +5,8 @@ using Postbote.Protocol.Smtp;
 using Postbote.Smtp;
 using Tomlyn;
 using Tomlyn.Model;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
 
 namespace Postbote.Host.Configuration;
 
@@ -43,17 +45,29 @@ public static class ConfigurationLoader
     {
         if (Directory.Exists(path)) throw new FormatException($"{path} is a directory, not a TOML file");
         string text = File.ReadAllText(path);
-        PostboteConfiguration c = Parse(text);
+        PostboteConfiguration c = Parse(text, Path.GetFullPath(path));
         c.Source = Path.GetFullPath(path);
         return c;
     }
 
     /// <summary>Parses configuration text.</summary>
     /// <param name="toml">The TOML text.</param>
+    /// <param name="sourceName">The file name for Tomlyn's diagnostics, or <c>null</c>.</param>
     /// <returns>The configuration.</returns>
-    /// <exception cref="FormatException">Invalid TOML, an unknown setting, or a bad value.</exception>
-    public static PostboteConfiguration Parse(string toml)
+    /// <exception cref="FormatException">Invalid TOML (the message names the file, line and column), a table or key
+    /// defined twice, an unknown setting, or a bad value.</exception>
+    public static PostboteConfiguration Parse(string toml, string? sourceName = null)
     {
+        ArgumentNullException.ThrowIfNull(toml);
+        // The syntax tree with validation catches what the model reader lets through. TOML 1.0 §Table: "Like keys, you
+        // cannot define a table more than once. Doing so is invalid."
+        DocumentSyntax syntax = SyntaxParser.Parse(toml, sourceName ?? "configuration", validate: true);
+        if (syntax.HasErrors)
+        {
+            DiagnosticMessage first = syntax.Diagnostics.First(d => d.Kind == DiagnosticMessageKind.Error);
+            throw new FormatException(string.Create(CultureInfo.InvariantCulture,
+                $"line {first.Span.Start.Line + 1}: {Describe(first.Message)}"));
+        }
         TomlTable root;
         try
         {
@@ -207,6 +221,7 @@ public static class ConfigurationLoader
                 case "mailboxes": c.Local.Mailboxes = Strings(name, v).Select(m => Address(name, m)).ToList(); break;
                 case "catch_all": c.Local.CatchAll = Address(name, Str(name, v)); break;
                 case "maildir_root": maildirRoot = Str(name, v); break;
+                case "save_crlf": c.Local.SaveCrlf = Bool(name, v); break;
                 case "aliases":
                     var aliases = new Dictionary<string, IList<string>>(StringComparer.OrdinalIgnoreCase);
                     foreach (var (alias, targets) in Table(name, v))
@@ -220,6 +235,17 @@ public static class ConfigurationLoader
             }
         }
         return maildirRoot;
+    }
+
+    /// <summary>Tomlyn's message on one line: without the quoted source of an earlier definition (which spans lines),
+    /// and its <c>(line,column)</c> said as a line.</summary>
+    private static string Describe(string message)
+    {
+        int with = message.IndexOf(" with `", StringComparison.Ordinal);
+        int end = with < 0 ? -1 : message.IndexOf("` and ", with + 7, StringComparison.Ordinal);
+        string text = with < 0 || end < 0 ? message : message[..with] + message[(end + 1)..];
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"at \((\d+),\d+\)", "at line $1");
+        return text.ReplaceLineEndings(" ");
     }
 
     private static FormatException Unknown(string key) => new($"unknown setting '{key}' (see docs/configuration.md)");

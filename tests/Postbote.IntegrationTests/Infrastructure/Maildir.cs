@@ -47,7 +47,7 @@ public sealed class Maildir
         {
             try
             {
-                messages.Add(new MaildirMessage(file, File.ReadAllBytes(file)));
+                messages.Add(new MaildirMessage(file, MaildirMessage.AsReadersSeeIt(file, File.ReadAllBytes(file))));
             }
             catch (FileNotFoundException)
             {

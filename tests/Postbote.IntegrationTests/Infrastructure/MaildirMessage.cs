@@ -14,10 +14,54 @@ public sealed class MaildirMessage
         Raw = raw;
     }
 
+    /// <summary>
+    /// The message as an IMAP server hands it out, with CRLF line ends: a file stored with LF (its name's <c>W=</c>
+    /// differs from <c>S=</c>) has every LF turned into CRLF. Checks that <c>S=</c> is the file's size and <c>W=</c> the
+    /// size with CRLF line ends.
+    /// </summary>
+    public static byte[] AsReadersSeeIt(string filePath, byte[] stored)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(Path.GetFileName(filePath), @",S=(\d+),W=(\d+)(:|$)");
+        if (!m.Success)
+        {
+            throw new FormatException($"{filePath}: no ,S=<size>,W=<size> in the name");
+        }
+
+        long s = long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        long w = long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        if (s != stored.Length)
+        {
+            throw new FormatException($"{filePath}: S={s} but the file has {stored.Length} bytes");
+        }
+
+        if (w == s)
+        {
+            return stored;
+        }
+
+        var crlf = new List<byte>(stored.Length + stored.Length / 20);
+        foreach (var b in stored)
+        {
+            if (b == (byte)'\n')
+            {
+                crlf.Add((byte)'\r');
+            }
+
+            crlf.Add(b);
+        }
+
+        if (crlf.Count != w)
+        {
+            throw new FormatException($"{filePath}: W={w} but the file with CRLF line ends has {crlf.Count} bytes");
+        }
+
+        return crlf.ToArray();
+    }
+
     /// <summary>The file in new/ or cur/.</summary>
     public string FilePath { get; }
 
-    /// <summary>The whole file.</summary>
+    /// <summary>The whole message, with CRLF line ends as IMAP readers get it (see <see cref="AsReadersSeeIt"/>).</summary>
     public byte[] Raw { get; }
 
     /// <summary>The file as text (Latin-1, so every byte maps to one char).</summary>

@@ -59,6 +59,6 @@ public sealed class DeliveryRouterTests : IDisposable
         Assert.Single(Directory.GetFiles(_dir.Combine("mail", "example.com", "alice", "new")));
         Assert.Single(Directory.GetFiles(_dir.Combine("mail", "example.com", "bob", "new")));
         string postmaster = Assert.Single(Directory.GetFiles(_dir.Combine("mail", "example.com", "postmaster", "new")));
-        Assert.Equal("Return-Path: <>\r\nDelivered-To: postmaster@example.com\r\n\r\nx\r\n", File.ReadAllText(postmaster));
+        Assert.Equal("Return-Path: <>\nDelivered-To: postmaster@example.com\n\nx\n", File.ReadAllText(postmaster));
     }
 }

@@ -23,8 +23,11 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
         _dir.Dispose();
     }
 
-    private MaildirDeliveryAgent Agent(string host = "mx1.example") =>
-        new(new LocalDeliveryOptions { MaildirRoot = _dir.Combine("mail") }, _barrier, NullLogger<MaildirDeliveryAgent>.Instance, host);
+    private MaildirDeliveryAgent Agent(string host = "mx1.example", bool saveCrlf = false) =>
+        new(new LocalDeliveryOptions { MaildirRoot = _dir.Combine("mail"), SaveCrlf = saveCrlf }, _barrier, NullLogger<MaildirDeliveryAgent>.Instance, host);
+
+    /// <summary>The bytes with every CRLF as LF: how a copy is stored by default.</summary>
+    private static byte[] Lf(ReadOnlySpan<byte> crlf) => Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(crlf).Replace("\r\n", "\n", StringComparison.Ordinal));
 
     private DeliveryRequest Request(Mailbox? from, bool recovered, params string[] mailboxes)
     {
@@ -48,10 +51,31 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
         Assert.Equal(DeliveryOutcome.Delivered, r.Outcome);
         Assert.Equal("250 2.0.0 delivered to maildir", r.ReplyText);
         string file = Assert.Single(NewFiles("example.com", "alice"));
-        byte[] expected = [.. "Return-Path: <sender@example.org>\r\nDelivered-To: alice@example.com\r\n"u8, .. Body];
+        byte[] expected = [.. "Return-Path: <sender@example.org>\nDelivered-To: alice@example.com\n"u8, .. Lf(Body)];
         Assert.Equal(expected, File.ReadAllBytes(file));
+        // S= the stored size, W= the size with CRLF line ends (Dovecot's RFC822.SIZE).
+        int crlfSize = expected.Length + expected.Count(b => b == (byte)'\n');
+        Assert.EndsWith($",S={expected.Length},W={crlfSize}", file, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_dir.Combine("mail", "example.com", "alice", "tmp")));
         Assert.True(Directory.Exists(_dir.Combine("mail", "example.com", "alice", "cur")));
+    }
+
+    [Fact]
+    public async Task UnwritableMaildirDefersWithTheSystemErrorAndPath()
+    {
+        // The domain directory is a file: every directory below it fails with ENOTDIR or EEXIST.
+        Directory.CreateDirectory(_dir.Combine("mail"));
+        File.WriteAllText(_dir.Combine("mail", "example.com"), "not a directory");
+        IReadOnlyList<RecipientResult> results = await Agent().DeliverAsync(
+            Request(new Mailbox("sender", "example.org"), false, "alice@example.com"), CancellationToken.None);
+
+        RecipientResult r = Assert.Single(results);
+        Assert.Equal(DeliveryOutcome.TemporaryFailure, r.Outcome);
+        string maildir = _dir.Combine("mail", "example.com", "alice");
+        Assert.StartsWith($"maildir delivery to {maildir} failed: ", r.ReplyText[r.ReplyText.IndexOf("maildir", StringComparison.Ordinal)..]);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(r.ReplyText, "Not a directory|File exists"), r.ReplyText);
+        Assert.Contains(_dir.Combine("mail", "example.com"), r.ReplyText[(r.ReplyText.IndexOf("failed: ", StringComparison.Ordinal) + 8)..]);
+        Assert.DoesNotContain("IOException", r.ReplyText);
     }
 
     [Fact]
@@ -61,7 +85,7 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
         File.WriteAllBytes(r.BodyPath, []);
         r = r with { Envelope = r.Envelope with { Size = 0 } };
         Assert.Equal(DeliveryOutcome.Delivered, Assert.Single(await Agent().DeliverAsync(r, CancellationToken.None)).Outcome);
-        Assert.Equal("Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8.ToArray(), File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice"))));
+        Assert.Equal("Return-Path: <>\nDelivered-To: alice@example.com\n"u8.ToArray(), File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice"))));
     }
 
     [Fact]
@@ -83,8 +107,35 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     public async Task NullReversePathIsWrittenAsEmptyAngleBrackets()
     {
         await Agent().DeliverAsync(Request(null, false, "alice@example.com"), CancellationToken.None);
-        byte[] expected = [.. "Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8, .. Body];
+        byte[] expected = [.. "Return-Path: <>\nDelivered-To: alice@example.com\n"u8, .. Lf(Body)];
         Assert.Equal(expected, File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice"))));
+    }
+
+    [Fact]
+    public async Task SaveCrlfKeepsTheLineEndsOfSmtp()
+    {
+        await Agent(saveCrlf: true).DeliverAsync(Request(null, false, "alice@example.com"), CancellationToken.None);
+        byte[] expected = [.. "Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8, .. Body];
+        string file = Assert.Single(NewFiles("example.com", "alice"));
+        Assert.Equal(expected, File.ReadAllBytes(file));
+        Assert.EndsWith($",S={expected.Length},W={expected.Length}", file, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CrlfSplitAcrossCopyChunksBecomesLf()
+    {
+        // Lines of 99 bytes + CRLF: over a megabyte, so CRLFs fall across every 64 KiB chunk boundary in every way.
+        var text = new StringBuilder();
+        for (int i = 0; text.Length < 1_100_000; i++) text.Append(new string((char)('a' + i % 26), 99)).Append("\r\n");
+        text.Append("last line without a line end\r");
+        byte[] body = Encoding.ASCII.GetBytes(text.ToString());
+        string bodyPath = _dir.Combine("lines.eml");
+        File.WriteAllBytes(bodyPath, body);
+        var rcpt = new Recipient(new Mailbox("alice", "example.com"));
+        var envelope = new Envelope(new QueueId("0123456789ABCDEF"), null, [rcpt], Received, Size: body.Length);
+        await Agent().DeliverAsync(new DeliveryRequest(envelope, bodyPath, [rcpt], false), CancellationToken.None);
+        byte[] expected = [.. "Return-Path: <>\nDelivered-To: alice@example.com\n"u8, .. Lf(body)];
+        Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice")))));
     }
 
     [Fact]
@@ -130,19 +181,20 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
         Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
         string alice = Assert.Single(NewFiles("example.com", "alice"));
         string bob = Assert.Single(NewFiles("example.net", "bob"));
-        Assert.EndsWith("Delivered-To: bob@example.net\r\n" + Encoding.ASCII.GetString(Body), File.ReadAllText(bob), StringComparison.Ordinal);
-        Assert.StartsWith("Return-Path: <s@example.org>\r\nDelivered-To: alice@example.com\r\n", File.ReadAllText(alice), StringComparison.Ordinal);
+        Assert.EndsWith("Delivered-To: bob@example.net\n" + Encoding.ASCII.GetString(Lf(Body)), File.ReadAllText(bob), StringComparison.Ordinal);
+        Assert.StartsWith("Return-Path: <s@example.org>\nDelivered-To: alice@example.com\n", File.ReadAllText(alice), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task LargeBodyIsCopiedExactly()
+    public async Task LargeBinaryMimeBodyIsCopiedExactly()
     {
         var big = new byte[1_000_003];
         new Random(42).NextBytes(big);
         string bodyPath = _dir.Combine("big.eml");
         File.WriteAllBytes(bodyPath, big);
         var rcpt = new Recipient(new Mailbox("alice", "example.com"));
-        var envelope = new Envelope(new QueueId("0123456789ABCDEF"), null, [rcpt], Received, Size: big.Length);
+        // RFC 3030: a BODY=BINARYMIME message is octets, not lines; it keeps every byte, CRs included.
+        var envelope = new Envelope(new QueueId("0123456789ABCDEF"), null, [rcpt], Received, Body: BodyType.BinaryMime, Size: big.Length);
         await Agent().DeliverAsync(new DeliveryRequest(envelope, bodyPath, [rcpt], false), CancellationToken.None);
         byte[] copy = File.ReadAllBytes(Assert.Single(NewFiles("example.com", "alice")));
         byte[] head = "Return-Path: <>\r\nDelivered-To: alice@example.com\r\n"u8.ToArray();
