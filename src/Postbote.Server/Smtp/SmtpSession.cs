@@ -750,7 +750,12 @@ internal sealed class SmtpSession : ITimeoutTarget
         PathParseStatus ps = PathParser.TryParse(args, allowNull: true, allowPostmaster: false, allowUtf8: true, out reversePath, out int used);
         if (ps != PathParseStatus.Ok)
             return new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.BadSenderSyntax,
-                ps == PathParseStatus.TooLong ? "Error: sender address too long" : "Error: bad sender address syntax");
+                ps switch
+                {
+                    PathParseStatus.TooLong => "Error: sender address too long",
+                    PathParseStatus.BadSourceRoute => "Error: bad source route in sender address",
+                    _ => "Error: bad sender address syntax",
+                });
         ParameterParseStatus pps = EsmtpParameterParser.ParseMail(args[used..], Extensions, out mp);
         if (pps != ParameterParseStatus.Ok) return ParameterError(pps, mp.FaultKeyword);
         if (!mp.SmtpUtf8 && !Ascii.IsValid(args[..used]))
@@ -788,11 +793,17 @@ internal sealed class SmtpSession : ITimeoutTarget
         PathParseStatus ps = PathParser.TryParse(args, allowNull: false, allowPostmaster: true, allowUtf8: utf8, out forwardPath, out int used);
         if (ps == PathParseStatus.NonAsciiNotAllowed)
             return new SmtpReply(SmtpReplyCode.MailboxNameNotAllowed, EnhancedStatusCode.NonAsciiNotPermitted, "Error: non-ASCII address needs the SMTPUTF8 parameter");
+        // A malformed source route is PathParseStatus.BadSourceRoute, so it gets 501 5.1.3 here and not the relay refusal.
         if (ps == PathParseStatus.Syntax && LooksLikeRelayTrick(args))
             return new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.NotAuthorized, "Relay access denied");
         if (ps != PathParseStatus.Ok)
             return new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.BadDestinationSyntax,
-                ps == PathParseStatus.TooLong ? "Error: recipient address too long" : "Error: bad recipient address syntax");
+                ps switch
+                {
+                    PathParseStatus.TooLong => "Error: recipient address too long",
+                    PathParseStatus.BadSourceRoute => "Error: bad source route in recipient address",
+                    _ => "Error: bad recipient address syntax",
+                });
         ParameterParseStatus pps = EsmtpParameterParser.ParseRcpt(args[used..], Extensions, out rp);
         if (pps != ParameterParseStatus.Ok) return ParameterError(pps, rp.FaultKeyword);
         if (_recipients.Count >= _limits.RecipientsPerMessage) return SmtpReply.TooManyRecipients;
