@@ -929,12 +929,21 @@ internal sealed class SmtpSession : ITimeoutTarget
         await CommitAsync().ConfigureAwait(false);
     }
 
-    private static SmtpReply FaultReply(DataFaults faults)
+    /// <summary><c>554 5.6.0</c> for a bare CR or LF in message data. Reply text is US-ASCII (RFC 5321 §4.2: "the text
+    /// ... is human-readable ... US-ASCII"), so the section sign is spelt out.</summary>
+    internal static readonly SmtpReply BareLineEnding = new(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError,
+        "Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8)");
+
+    /// <summary><c>554 5.6.0</c> for a text line over 1,000 octets (RFC 5321 §4.5.3.1.6), in US-ASCII.</summary>
+    internal static readonly SmtpReply DataLineTooLong = new(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError,
+        "Error: message line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)");
+
+    /// <summary>The reply for what the DATA decoder or BDAT checker found.</summary>
+    internal static SmtpReply FaultReply(DataFaults faults)
     {
         if ((faults & DataFaults.TooBig) != 0) return SmtpReply.MessageTooBig;
-        if ((faults & (DataFaults.BareLineFeed | DataFaults.BareCarriageReturn)) != 0)
-            return new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError, "Error: bare <CR> or <LF> in message data (RFC 5321 §2.3.8)");
-        return new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError, "Error: message line longer than 1000 octets (RFC 5321 §4.5.3.1.6)");
+        if ((faults & (DataFaults.BareLineFeed | DataFaults.BareCarriageReturn)) != 0) return BareLineEnding;
+        return DataLineTooLong;
     }
 
     // ---- the message ----------------------------------------------------------------------------------------------
