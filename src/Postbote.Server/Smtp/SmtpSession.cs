@@ -473,11 +473,12 @@ internal sealed class SmtpSession : ITimeoutTarget
     private bool StartTlsOffered => _server.Tls is not null && _tls is null && !_listener.ImplicitTls;
 
     /// <summary>The mechanisms this session may use now: none before TLS unless the listener allows plaintext AUTH
-    /// (RFC 4954 §4: PLAIN and LOGIN need a protected channel), -PLUS ones only with channel-binding data.</summary>
+    /// (RFC 4954 §4: PLAIN and LOGIN need a protected channel) and does not demand TLS first, -PLUS ones only with
+    /// channel-binding data. EHLO offers exactly these, so an offered mechanism is never answered with 530 or 538.</summary>
     private IEnumerable<ISaslMechanism> AvailableMechanisms()
     {
         if (_server.Authentication is not { } auth) yield break;
-        if (_tls is null && !_listener.AllowPlaintextAuth) yield break;
+        if (_tls is null && (!_listener.AllowPlaintextAuth || TlsRequired)) yield break;
         SaslContext context = SaslContextNow();
         foreach (ISaslMechanism m in auth.Mechanisms)
             if (m.IsAvailable(context)) yield return m;

@@ -165,7 +165,9 @@ public static class ConfigurationLoader
             }
         }
         c.Smtp.Listeners = mx.Select(s => new ListenerOptions(Endpoint("smtp.listen", s), ListenerKind.Mx, requireTls, plaintextAuth))
-            .Concat(submission.Select(s => new ListenerOptions(Endpoint("smtp.submission", s), ListenerKind.Submission, true, plaintextAuth)))
+            // plaintext_auth allows AUTH and submission without TLS (docs/configuration.md): the listener must not then
+            // demand STARTTLS before the AUTH it offers.
+            .Concat(submission.Select(s => new ListenerOptions(Endpoint("smtp.submission", s), ListenerKind.Submission, !plaintextAuth, plaintextAuth)))
             .Concat(submissions.Select(s => new ListenerOptions(Endpoint("smtp.submissions", s), ListenerKind.Submissions, true, plaintextAuth)))
             .ToList();
     }
