@@ -287,6 +287,8 @@ internal sealed class SmtpSession : ITimeoutTarget
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
                     byte[] text = line.ToArray();
                     int n = text.Length > 0 && text[^1] == '\r' ? text.Length - 1 : text.Length;
+                    // A SASL response carries credentials (a password in PLAIN and LOGIN): the transcript shows its size only.
+                    if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("C: ({Octets} octets of SASL response, not logged)", n);
                     await AuthResponseAsync(text.AsMemory(0, n)).ConfigureAwait(false);
                     continue;
                 }
@@ -349,7 +351,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             return default;
         }
         SmtpVerb verb = SmtpCommandParser.ParseVerb(line, out ReadOnlySpan<byte> args);
-        if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("C: {Line}", Escape(line));
+        if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("C: {Line}", verb == SmtpVerb.Auth ? RedactAuth(line) : Escape(line));
         int limit = verb switch
         {
             SmtpVerb.Mail => _limits.CommandLineLength + 26 + 100 + 500,
@@ -1197,6 +1199,18 @@ internal sealed class SmtpSession : ITimeoutTarget
     }
 
     private long ToTicks(TimeSpan t) => (long)(t.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>An AUTH command for the transcript: the verb and mechanism, never the initial response, which carries
+    /// credentials (RFC 4954 §4; PLAIN's holds the password).</summary>
+    private static string RedactAuth(ReadOnlySpan<byte> line)
+    {
+        int first = line.IndexOf((byte)' ');
+        if (first < 0) return Escape(line);
+        int second = line[(first + 1)..].IndexOf((byte)' ');
+        if (second < 0) return Escape(line);
+        int end = first + 1 + second;
+        return Escape(line[..end]) + $" ({line.Length - end - 1} octets of initial response, not logged)";
+    }
 
     private static string Escape(ReadOnlySpan<byte> line)
     {
