@@ -493,7 +493,9 @@ internal sealed class SmtpSession : ITimeoutTarget
         string mechanisms = _saslUser is null ? string.Join(' ', AvailableMechanisms().Select(m => m.Name)) : "";
         if (!startTls && mechanisms.Length == 0) return basic;
         var lines = new List<string>(basic.Lines);
-        if (startTls) lines.Add("STARTTLS");
+        // STARTTLS goes first, never on the last line: GNU gsasl looks for it only as "250-STARTTLS" and otherwise talks
+        // in clear (and then finds no AUTH), as it would with Postfix, whose list does not end with it either.
+        if (startTls) lines.Insert(1, "STARTTLS");
         if (mechanisms.Length > 0) lines.Add("AUTH " + mechanisms);
         return basic with { Lines = lines };
     }
@@ -501,17 +503,15 @@ internal sealed class SmtpSession : ITimeoutTarget
     private SaslContext SaslContextNow()
     {
         var bindings = new Dictionary<string, byte[]>();
-        if (_tls is not null && _server.Tls is { } tls)
+        // On TLS 1.3 clients default to tls-exporter (RFC 9266 §3), which .NET cannot export: no binding is served there,
+        // so -PLUS is not offered and a client's "y" flag is no downgrade, unless the admin asks for -PLUS with
+        // tls-server-end-point alone ([auth] scram_plus_tls13).
+        bool bind = _tls is not null && (_tls.SslProtocol != SslProtocols.Tls13 || _server.Authentication?.ScramPlusOnTls13 == true);
+        if (bind && _server.Tls is { } tls)
         {
             // RFC 5929 §4: the hash of the certificate this connection's handshake used (not a newer one after a reload).
-            bindings["tls-server-end-point"] = _endPointBinding ?? tls.EndPointBinding;
-            using var unique = _tls.TransportContext?.GetChannelBinding(System.Security.Authentication.ExtendedProtection.ChannelBindingKind.Unique);
-            if (unique is not null && !unique.IsInvalid && unique.Size > 0 && _tls.SslProtocol != System.Security.Authentication.SslProtocols.Tls13)
-            {
-                byte[] data = new byte[unique.Size];
-                System.Runtime.InteropServices.Marshal.Copy(unique.DangerousGetHandle(), data, 0, data.Length);
-                bindings["tls-unique"] = data;
-            }
+            bindings[ChannelBindingTypes.TlsServerEndPoint] = _endPointBinding ?? tls.EndPointBinding;
+            if (TlsChannelBinding.TlsUnique(_tls!) is { } unique) bindings[ChannelBindingTypes.TlsUnique] = unique;
         }
         return new SaslContext(_info.Remote.Address, _tls is not null, bindings);
     }

@@ -98,6 +98,7 @@ public static class ConfigurationLoader
                             case "max_failures": c.AuthMaxFailures = (int)Int(name, v, 1, 1_000_000); break;
                             case "failure_window": c.AuthFailureWindow = Seconds(name, v); break;
                             case "block_time": c.AuthBlockTime = Seconds(name, v); break;
+                            case "scram_plus_tls13": c.AuthScramPlusTls13 = Bool(name, v); break;
                             default: throw Unknown(name);
                         }
                     }
