@@ -4,12 +4,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Clients the integration tests drive: swaks (its --tls needs Perl's IO::Socket::SSL), Python 3 (smtplib and
-# ../shared/cases/run-cases), openssl s_client, s-nail and mutt.
+# ../shared/cases/run-cases), openssl s_client, GNU gsasl (SCRAM-SHA-256-PLUS channel binding), s-nail and mutt.
 missing=()
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 perl -MIO::Socket::SSL -e 1 >/dev/null 2>&1 || missing+=(libio-socket-ssl-perl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v gsasl >/dev/null 2>&1 || missing+=(gsasl)
 # Mail readers that open the delivered Maildirs.
 command -v s-nail >/dev/null 2>&1 || missing+=(s-nail)
 command -v mutt >/dev/null 2>&1 || missing+=(mutt)

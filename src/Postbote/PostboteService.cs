@@ -117,7 +117,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 Window = c.AuthFailureWindow,
                 BlockTime = c.AuthBlockTime,
             }, TimeProvider.System, _loggers.CreateLogger<AuthFailureLimiter>());
-            auth = new SmtpAuthentication(new SaslMechanisms(users, ScramServerSecret.LoadOrCreate(c.DataDirectory)), limiter);
+            auth = new SmtpAuthentication(new SaslMechanisms(users, ScramServerSecret.LoadOrCreate(c.DataDirectory)), limiter,
+                ScramPlusOnTls13: c.AuthScramPlusTls13);
             _log.LogInformation("SMTP AUTH enabled with {Users} user(s) from {File}", users.List().Count, Path.GetFullPath(c.UsersFile));
         }
         _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), _spool, _loggers, TimeProvider.System, _tls, auth);

@@ -12,9 +12,10 @@ namespace Postbote.IntegrationTests;
 
 /// <summary>
 /// MailKit over STARTTLS (submission) and implicit TLS (submissions), the server certificate checked against the test CA,
-/// authenticating with SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-256-PLUS with channel binding (RFC 5802 §6, RFC 5929).
+/// authenticating with SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-256-PLUS with channel binding (RFC 5802 §6, RFC 5929), on a
+/// server that offers -PLUS on TLS 1.3 too ([auth] scram_plus_tls13).
 /// </summary>
-public sealed class MailKitTlsAuthTests(TlsAuthServerFixture fixture, ITestOutputHelper output) : IClassFixture<TlsAuthServerFixture>
+public sealed class MailKitTlsAuthTests(ScramPlusTls13ServerFixture fixture, ITestOutputHelper output) : IClassFixture<ScramPlusTls13ServerFixture>
 {
     private PostboteServer Server => fixture.Server;
 

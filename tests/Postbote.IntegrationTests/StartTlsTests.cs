@@ -70,7 +70,8 @@ public sealed class StartTlsTests(TlsAuthServerFixture fixture) : IClassFixture<
 
         // The reply to our EHLO inside TLS, then 221; s_client itself sent the EHLO and STARTTLS before.
         var text = result.StandardOutput.Replace("\r", string.Empty, StringComparison.Ordinal);
-        Assert.Matches(@"(?m)^250-mx\.test\n(250-.*\n)*250 AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN\n221 2\.0\.0 Bye\n", text);
+        // TLS 1.3: no -PLUS by default (tls-exporter, its binding there, is not served; [auth] scram_plus_tls13).
+        Assert.Matches(@"(?m)^250-mx\.test\n(250-.*\n)*250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n221 2\.0\.0 Bye\n", text);
         Assert.DoesNotContain("STARTTLS", text, StringComparison.Ordinal);
     }
 

@@ -6,9 +6,10 @@ namespace Postbote.Smtp;
 /// <param name="EndPoint">Address and port.</param>
 /// <param name="Kind">MX, submission, or submission over implicit TLS.</param>
 /// <param name="RequireTls">Whether commands other than EHLO, HELO, STARTTLS, NOOP, RSET and QUIT need TLS first
-/// (<c>530 5.7.0 Must issue a STARTTLS command first</c>, RFC 3207 §4). Always true in effect for submission listeners
-/// when TLS is set up.</param>
-/// <param name="AllowPlaintextAuth">Whether AUTH may be used without TLS on this listener (for loopback-only set-ups).</param>
+/// (<c>530 5.7.0 Must issue a STARTTLS command first</c>, RFC 3207 §4). Submission listeners need TLS in effect when TLS
+/// is set up, unless <paramref name="AllowPlaintextAuth"/>; EHLO offers AUTH before TLS only where neither demands it.</param>
+/// <param name="AllowPlaintextAuth">Whether AUTH (and with it submission) may be used without TLS on this listener (for
+/// loopback-only set-ups).</param>
 public sealed record ListenerOptions(IPEndPoint EndPoint, ListenerKind Kind = ListenerKind.Mx, bool RequireTls = false,
     bool AllowPlaintextAuth = false)
 {

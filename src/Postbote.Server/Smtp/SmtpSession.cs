@@ -287,6 +287,8 @@ internal sealed class SmtpSession : ITimeoutTarget
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
                     byte[] text = line.ToArray();
                     int n = text.Length > 0 && text[^1] == '\r' ? text.Length - 1 : text.Length;
+                    // A SASL response carries credentials (a password in PLAIN and LOGIN): the transcript shows its size only.
+                    if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("C: ({Octets} octets of SASL response, not logged)", n);
                     await AuthResponseAsync(text.AsMemory(0, n)).ConfigureAwait(false);
                     continue;
                 }
@@ -349,7 +351,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             return default;
         }
         SmtpVerb verb = SmtpCommandParser.ParseVerb(line, out ReadOnlySpan<byte> args);
-        if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("C: {Line}", Escape(line));
+        if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("C: {Line}", verb == SmtpVerb.Auth ? RedactAuth(line) : Escape(line));
         int limit = verb switch
         {
             SmtpVerb.Mail => _limits.CommandLineLength + 26 + 100 + 500,
@@ -473,11 +475,12 @@ internal sealed class SmtpSession : ITimeoutTarget
     private bool StartTlsOffered => _server.Tls is not null && _tls is null && !_listener.ImplicitTls;
 
     /// <summary>The mechanisms this session may use now: none before TLS unless the listener allows plaintext AUTH
-    /// (RFC 4954 §4: PLAIN and LOGIN need a protected channel), -PLUS ones only with channel-binding data.</summary>
+    /// (RFC 4954 §4: PLAIN and LOGIN need a protected channel) and does not demand TLS first, -PLUS ones only with
+    /// channel-binding data. EHLO offers exactly these, so an offered mechanism is never answered with 530 or 538.</summary>
     private IEnumerable<ISaslMechanism> AvailableMechanisms()
     {
         if (_server.Authentication is not { } auth) yield break;
-        if (_tls is null && !_listener.AllowPlaintextAuth) yield break;
+        if (_tls is null && (!_listener.AllowPlaintextAuth || TlsRequired)) yield break;
         SaslContext context = SaslContextNow();
         foreach (ISaslMechanism m in auth.Mechanisms)
             if (m.IsAvailable(context)) yield return m;
@@ -490,7 +493,9 @@ internal sealed class SmtpSession : ITimeoutTarget
         string mechanisms = _saslUser is null ? string.Join(' ', AvailableMechanisms().Select(m => m.Name)) : "";
         if (!startTls && mechanisms.Length == 0) return basic;
         var lines = new List<string>(basic.Lines);
-        if (startTls) lines.Add("STARTTLS");
+        // STARTTLS goes first, never on the last line: GNU gsasl looks for it only as "250-STARTTLS" and otherwise talks
+        // in clear (and then finds no AUTH), as it would with Postfix, whose list does not end with it either.
+        if (startTls) lines.Insert(1, "STARTTLS");
         if (mechanisms.Length > 0) lines.Add("AUTH " + mechanisms);
         return basic with { Lines = lines };
     }
@@ -498,17 +503,15 @@ internal sealed class SmtpSession : ITimeoutTarget
     private SaslContext SaslContextNow()
     {
         var bindings = new Dictionary<string, byte[]>();
-        if (_tls is not null && _server.Tls is { } tls)
+        // On TLS 1.3 clients default to tls-exporter (RFC 9266 §3), which .NET cannot export: no binding is served there,
+        // so -PLUS is not offered and a client's "y" flag is no downgrade, unless the admin asks for -PLUS with
+        // tls-server-end-point alone ([auth] scram_plus_tls13).
+        bool bind = _tls is not null && (_tls.SslProtocol != SslProtocols.Tls13 || _server.Authentication?.ScramPlusOnTls13 == true);
+        if (bind && _server.Tls is { } tls)
         {
             // RFC 5929 §4: the hash of the certificate this connection's handshake used (not a newer one after a reload).
-            bindings["tls-server-end-point"] = _endPointBinding ?? tls.EndPointBinding;
-            using var unique = _tls.TransportContext?.GetChannelBinding(System.Security.Authentication.ExtendedProtection.ChannelBindingKind.Unique);
-            if (unique is not null && !unique.IsInvalid && unique.Size > 0 && _tls.SslProtocol != System.Security.Authentication.SslProtocols.Tls13)
-            {
-                byte[] data = new byte[unique.Size];
-                System.Runtime.InteropServices.Marshal.Copy(unique.DangerousGetHandle(), data, 0, data.Length);
-                bindings["tls-unique"] = data;
-            }
+            bindings[ChannelBindingTypes.TlsServerEndPoint] = _endPointBinding ?? tls.EndPointBinding;
+            if (TlsChannelBinding.TlsUnique(_tls!) is { } unique) bindings[ChannelBindingTypes.TlsUnique] = unique;
         }
         return new SaslContext(_info.Remote.Address, _tls is not null, bindings);
     }
@@ -750,7 +753,12 @@ internal sealed class SmtpSession : ITimeoutTarget
         PathParseStatus ps = PathParser.TryParse(args, allowNull: true, allowPostmaster: false, allowUtf8: true, out reversePath, out int used);
         if (ps != PathParseStatus.Ok)
             return new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.BadSenderSyntax,
-                ps == PathParseStatus.TooLong ? "Error: sender address too long" : "Error: bad sender address syntax");
+                ps switch
+                {
+                    PathParseStatus.TooLong => "Error: sender address too long",
+                    PathParseStatus.BadSourceRoute => "Error: bad source route in sender address",
+                    _ => "Error: bad sender address syntax",
+                });
         ParameterParseStatus pps = EsmtpParameterParser.ParseMail(args[used..], Extensions, out mp);
         if (pps != ParameterParseStatus.Ok) return ParameterError(pps, mp.FaultKeyword);
         if (!mp.SmtpUtf8 && !Ascii.IsValid(args[..used]))
@@ -788,11 +796,17 @@ internal sealed class SmtpSession : ITimeoutTarget
         PathParseStatus ps = PathParser.TryParse(args, allowNull: false, allowPostmaster: true, allowUtf8: utf8, out forwardPath, out int used);
         if (ps == PathParseStatus.NonAsciiNotAllowed)
             return new SmtpReply(SmtpReplyCode.MailboxNameNotAllowed, EnhancedStatusCode.NonAsciiNotPermitted, "Error: non-ASCII address needs the SMTPUTF8 parameter");
+        // A malformed source route is PathParseStatus.BadSourceRoute, so it gets 501 5.1.3 here and not the relay refusal.
         if (ps == PathParseStatus.Syntax && LooksLikeRelayTrick(args))
             return new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.NotAuthorized, "Relay access denied");
         if (ps != PathParseStatus.Ok)
             return new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.BadDestinationSyntax,
-                ps == PathParseStatus.TooLong ? "Error: recipient address too long" : "Error: bad recipient address syntax");
+                ps switch
+                {
+                    PathParseStatus.TooLong => "Error: recipient address too long",
+                    PathParseStatus.BadSourceRoute => "Error: bad source route in recipient address",
+                    _ => "Error: bad recipient address syntax",
+                });
         ParameterParseStatus pps = EsmtpParameterParser.ParseRcpt(args[used..], Extensions, out rp);
         if (pps != ParameterParseStatus.Ok) return ParameterError(pps, rp.FaultKeyword);
         if (_recipients.Count >= _limits.RecipientsPerMessage) return SmtpReply.TooManyRecipients;
@@ -918,12 +932,21 @@ internal sealed class SmtpSession : ITimeoutTarget
         await CommitAsync().ConfigureAwait(false);
     }
 
-    private static SmtpReply FaultReply(DataFaults faults)
+    /// <summary><c>554 5.6.0</c> for a bare CR or LF in message data. Reply text is US-ASCII (RFC 5321 §4.2: "the text
+    /// ... is human-readable ... US-ASCII"), so the section sign is spelt out.</summary>
+    internal static readonly SmtpReply BareLineEnding = new(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError,
+        "Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8)");
+
+    /// <summary><c>554 5.6.0</c> for a text line over 1,000 octets (RFC 5321 §4.5.3.1.6), in US-ASCII.</summary>
+    internal static readonly SmtpReply DataLineTooLong = new(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError,
+        "Error: message line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)");
+
+    /// <summary>The reply for what the DATA decoder or BDAT checker found.</summary>
+    internal static SmtpReply FaultReply(DataFaults faults)
     {
         if ((faults & DataFaults.TooBig) != 0) return SmtpReply.MessageTooBig;
-        if ((faults & (DataFaults.BareLineFeed | DataFaults.BareCarriageReturn)) != 0)
-            return new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError, "Error: bare <CR> or <LF> in message data (RFC 5321 §2.3.8)");
-        return new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.MediaError, "Error: message line longer than 1000 octets (RFC 5321 §4.5.3.1.6)");
+        if ((faults & (DataFaults.BareLineFeed | DataFaults.BareCarriageReturn)) != 0) return BareLineEnding;
+        return DataLineTooLong;
     }
 
     // ---- the message ----------------------------------------------------------------------------------------------
@@ -1176,6 +1199,18 @@ internal sealed class SmtpSession : ITimeoutTarget
     }
 
     private long ToTicks(TimeSpan t) => (long)(t.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>An AUTH command for the transcript: the verb and mechanism, never the initial response, which carries
+    /// credentials (RFC 4954 §4; PLAIN's holds the password).</summary>
+    private static string RedactAuth(ReadOnlySpan<byte> line)
+    {
+        int first = line.IndexOf((byte)' ');
+        if (first < 0) return Escape(line);
+        int second = line[(first + 1)..].IndexOf((byte)' ');
+        if (second < 0) return Escape(line);
+        int end = first + 1 + second;
+        return Escape(line[..end]) + $" ({line.Length - end - 1} octets of initial response, not logged)";
+    }
 
     private static string Escape(ReadOnlySpan<byte> line)
     {

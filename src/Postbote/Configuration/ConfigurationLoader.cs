@@ -112,6 +112,7 @@ public static class ConfigurationLoader
                             case "max_failures": c.AuthMaxFailures = (int)Int(name, v, 1, 1_000_000); break;
                             case "failure_window": c.AuthFailureWindow = Seconds(name, v); break;
                             case "block_time": c.AuthBlockTime = Seconds(name, v); break;
+                            case "scram_plus_tls13": c.AuthScramPlusTls13 = Bool(name, v); break;
                             default: throw Unknown(name);
                         }
                     }
@@ -179,7 +180,9 @@ public static class ConfigurationLoader
             }
         }
         c.Smtp.Listeners = mx.Select(s => new ListenerOptions(Endpoint("smtp.listen", s), ListenerKind.Mx, requireTls, plaintextAuth))
-            .Concat(submission.Select(s => new ListenerOptions(Endpoint("smtp.submission", s), ListenerKind.Submission, true, plaintextAuth)))
+            // plaintext_auth allows AUTH and submission without TLS (docs/configuration.md): the listener must not then
+            // demand STARTTLS before the AUTH it offers.
+            .Concat(submission.Select(s => new ListenerOptions(Endpoint("smtp.submission", s), ListenerKind.Submission, !plaintextAuth, plaintextAuth)))
             .Concat(submissions.Select(s => new ListenerOptions(Endpoint("smtp.submissions", s), ListenerKind.Submissions, true, plaintextAuth)))
             .ToList();
     }

@@ -46,6 +46,10 @@ public sealed class PostboteConfiguration
     /// <summary>How long a blocked address gets 454 4.7.0 for AUTH. Defaults to 900 seconds.</summary>
     public TimeSpan AuthBlockTime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Whether SCRAM-SHA-256-PLUS is offered on TLS 1.3 connections (with <c>tls-server-end-point</c> only).
+    /// Defaults to false: TLS 1.3 clients choose <c>tls-exporter</c> (RFC 9266), which .NET cannot serve.</summary>
+    public bool AuthScramPlusTls13 { get; set; }
+
     /// <summary>The user file, <c>{DataDirectory}/users</c>.</summary>
     public string UsersFile => Path.Combine(DataDirectory, "users");
 

@@ -26,14 +26,16 @@ public static class AuthDialog
         return await EhloInTlsAsync(smtp);
     }
 
-    /// <summary>EHLO inside TLS: 250, no STARTTLS, AUTH with the four mechanisms.</summary>
+    /// <summary>EHLO inside TLS: 250, no STARTTLS, AUTH with the four mechanisms on TLS 1.2 and without -PLUS on TLS 1.3
+    /// (its binding there, tls-exporter, is not served unless [auth] scram_plus_tls13 is set).</summary>
     public static async Task<SmtpResponse> EhloInTlsAsync(SmtpConnection smtp)
     {
         var ehlo = await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
         Assert.False(ehlo.Text.Contains("STARTTLS", StringComparison.Ordinal), $"STARTTLS offered inside TLS\n{smtp.Transcript}");
-        Assert.True(
-            ehlo.Text.Contains("AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN\r\n", StringComparison.Ordinal),
-            $"AUTH mechanisms not offered inside TLS\n{smtp.Transcript}");
+        var expected = smtp.Tls?.SslProtocol == System.Security.Authentication.SslProtocols.Tls13
+            ? "AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n"
+            : "AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN\r\n";
+        Assert.True(ehlo.Text.Contains(expected, StringComparison.Ordinal), $"not offered inside TLS: {expected}\n{smtp.Transcript}");
         return ehlo;
     }
 

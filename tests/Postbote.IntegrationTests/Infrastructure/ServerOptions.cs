@@ -89,6 +89,9 @@ public sealed class ServerOptions
     /// <summary>[queue] retry_interval in seconds.</summary>
     public int? RetryIntervalSeconds { get; set; }
 
+    /// <summary>[auth] scram_plus_tls13.</summary>
+    public bool? AuthScramPlusTls13 { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
     public string ToToml(
         string dataDir,
@@ -142,12 +145,13 @@ public sealed class ServerOptions
             Text(toml, "key", TlsKey);
         }
 
-        if (AuthMaxFailures is not null || AuthFailureWindowSeconds is not null || AuthBlockTimeSeconds is not null)
+        if (AuthMaxFailures is not null || AuthFailureWindowSeconds is not null || AuthBlockTimeSeconds is not null || AuthScramPlusTls13 is not null)
         {
             toml.Append("\n[auth]\n");
             Number(toml, "max_failures", AuthMaxFailures);
             Number(toml, "failure_window", AuthFailureWindowSeconds);
             Number(toml, "block_time", AuthBlockTimeSeconds);
+            Boolean(toml, "scram_plus_tls13", AuthScramPlusTls13);
         }
 
         if (RetryIntervalSeconds is not null)

@@ -42,7 +42,6 @@ public class PathParserTests
     [InlineData("<alice@example.com")]          // unterminated
     [InlineData("<alice>")]                      // no domain (only Postmaster may lack one)
     [InlineData("<alice@>")]
-    [InlineData("<@example.com>")]
     [InlineData("<.alice@example.com>")]         // empty atom
     [InlineData("<alice.@example.com>")]
     [InlineData("<al..ice@example.com>")]
@@ -63,6 +62,26 @@ public class PathParserTests
         PathParseStatus status = PathParser.TryParse(Encoding.UTF8.GetBytes(input), allowNull: false, allowPostmaster: false,
             allowUtf8: false, out _, out _);
         Assert.Equal(PathParseStatus.Syntax, status);
+    }
+
+    [Theory]
+    // RFC 5321 §4.1.2: A-d-l = At-domain *( "," At-domain ), followed by ":" before the mailbox.
+    [InlineData("<@relay1.example.net rcpt@example.com>")]   // space instead of ':'
+    [InlineData("<@a.example,rcpt@example.com>")]            // second element is not an At-domain
+    [InlineData("<@a.example,@b.example rcpt@example.com>")]
+    [InlineData("<@a.example;rcpt@example.com>")]
+    [InlineData("<@example.com>")]                           // a route and no mailbox
+    [InlineData("<@:rcpt@example.com>")]                     // empty domain
+    [InlineData("<@a..example:rcpt@example.com>")]
+    public void MalformedSourceRoutesAreBadSourceRoute(string input)
+    {
+        foreach (bool allowUtf8 in new[] { false, true })
+        {
+            PathParseStatus status = PathParser.TryParse(Encoding.UTF8.GetBytes(input), allowNull: true, allowPostmaster: true,
+                allowUtf8, out var mailbox, out _);
+            Assert.Equal(PathParseStatus.BadSourceRoute, status);
+            Assert.Null(mailbox);
+        }
     }
 
     [Fact]

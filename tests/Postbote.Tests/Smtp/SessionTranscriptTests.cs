@@ -90,6 +90,9 @@ public class SessionTranscriptTests : IAsyncLifetime
         { "MAIL FROM:alice@example.org\r\n", "501 5.1.7 " },
         { "MAIL FROM:<alice@example..org>\r\n", "501 5.1.7 " },
         { "MAIL <alice@example.org>\r\n", "501 5.5.4 " },
+        // §4.1.2: an A-d-l ends with ':'; a route without it is a syntax error.
+        { "MAIL FROM:<@relay1.example.net alice@example.org>\r\n", "501 5.1.7 Error: bad source route in sender address\r\n" },
+        { "MAIL FROM:<@a.example,alice@example.org>\r\n", "501 5.1.7 Error: bad source route in sender address\r\n" },
     };
 
     [Theory]
@@ -110,6 +113,10 @@ public class SessionTranscriptTests : IAsyncLifetime
         { "RCPT TO:<rcpt@example.com> NOTIFY=NEVER,DELAY\r\n", "501 5.5.4 " },
         { "RCPT TO:<rcpt@example.com> FOO=BAR\r\n", "555 5.5.4 " },
         { U("RCPT TO:<jürgen@example.com>\r\n"), "553 5.6.7 " },
+        // §4.1.2: a malformed source route is a syntax error, not a relay attempt (554 5.7.1).
+        { "RCPT TO:<@relay1.example.net rcpt@example.com>\r\n", "501 5.1.3 Error: bad source route in recipient address\r\n" },
+        { "RCPT TO:<@a.example,rcpt@example.com>\r\n", "501 5.1.3 Error: bad source route in recipient address\r\n" },
+        { "RCPT TO:<@a.example:rcpt@example.com>\r\n", "250 2.1.5 Ok\r\n" },
     };
 
     [Theory]

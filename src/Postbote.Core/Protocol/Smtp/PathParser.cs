@@ -43,19 +43,21 @@ public static class PathParser
         }
 
         int pos = 1;
-        // A-d-l ":" — the obsolete source route, skipped (RFC 5321 §4.1.1.3, §C).
+        // A-d-l ":" — the obsolete source route, skipped (RFC 5321 §4.1.1.3, §C). The grammar is
+        // Path = "<" [ A-d-l ":" ] Mailbox ">" and A-d-l = At-domain *( "," At-domain ) (RFC 5321 §4.1.2): a path that
+        // starts with "@" and does not reach the ":" is a malformed route, not an address with two "@".
         if (input[pos] == '@')
         {
             while (true)
             {
-                if (pos >= input.Length || input[pos] != '@') return PathParseStatus.Syntax;
+                if (pos >= input.Length || input[pos] != '@') return PathParseStatus.BadSourceRoute;
                 pos++;
                 int len = ScanDomain(input[pos..], allowUtf8: true, out _);
-                if (len <= 0) return PathParseStatus.Syntax;
+                if (len <= 0) return PathParseStatus.BadSourceRoute;
                 pos += len;
                 if (pos < input.Length && input[pos] == ',') { pos++; continue; }
                 if (pos < input.Length && input[pos] == ':') { pos++; break; }
-                return PathParseStatus.Syntax;
+                return PathParseStatus.BadSourceRoute;
             }
         }
 

@@ -20,7 +20,15 @@ public sealed class LoginMechanism : PasswordMechanism
     /// <summary>Creates the mechanism.</summary>
     /// <param name="users">The accounts.</param>
     /// <exception cref="ArgumentNullException"><paramref name="users"/> is null.</exception>
-    public LoginMechanism(IUserStore users) : base(users)
+    public LoginMechanism(IUserStore users) : base(users, null)
+    {
+    }
+
+    /// <summary>Creates the mechanism over a password check shared with the other password mechanisms.</summary>
+    /// <param name="users">The accounts.</param>
+    /// <param name="check">The shared Argon2id check with its limit of concurrent checks.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="users"/> is null.</exception>
+    internal LoginMechanism(IUserStore users, PasswordCheck check) : base(users, check)
     {
     }
 

@@ -16,7 +16,15 @@ public sealed class PlainMechanism : PasswordMechanism
     /// <summary>Creates the mechanism.</summary>
     /// <param name="users">The accounts.</param>
     /// <exception cref="ArgumentNullException"><paramref name="users"/> is null.</exception>
-    public PlainMechanism(IUserStore users) : base(users)
+    public PlainMechanism(IUserStore users) : base(users, null)
+    {
+    }
+
+    /// <summary>Creates the mechanism over a password check shared with the other password mechanisms.</summary>
+    /// <param name="users">The accounts.</param>
+    /// <param name="check">The shared Argon2id check with its limit of concurrent checks.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="users"/> is null.</exception>
+    internal PlainMechanism(IUserStore users, PasswordCheck check) : base(users, check)
     {
     }
 

@@ -22,14 +22,21 @@ public sealed class SaslMechanisms : IReadOnlyList<ISaslMechanism>
     {
         ArgumentNullException.ThrowIfNull(users);
         byte[] secret = serverSecret ?? RandomNumberGenerator.GetBytes(ScramServerSecret.Length);
+        // One Argon2id limit for PLAIN and LOGIN together: at most one check per core, whichever mechanism asks.
+        // SCRAM needs none: it compares HMACs against the stored keys, which were salted and iterated at `user add`.
+        PasswordCheck = new PasswordCheck(Environment.ProcessorCount);
         _mechanisms =
         [
             new ScramSha256Mechanism(users, channelBinding: true, secret),
             new ScramSha256Mechanism(users, channelBinding: false, secret),
-            new PlainMechanism(users),
-            new LoginMechanism(users),
+            new PlainMechanism(users, PasswordCheck),
+            new LoginMechanism(users, PasswordCheck),
         ];
     }
+
+    /// <summary>The Argon2id check that every password mechanism of this registry shares; <c>null</c> for a registry of
+    /// given mechanisms.</summary>
+    internal PasswordCheck? PasswordCheck { get; }
 
     /// <summary>Creates a registry of given mechanisms, in the given order.</summary>
     /// <param name="mechanisms">The mechanisms, strongest first.</param>
