@@ -87,6 +87,7 @@ internal sealed class SmtpSession : ITimeoutTarget
     private long _messageBytes;
     private ArrayBufferWriter<byte>? _bodyBuffer;
     private ArrayBufferWriter<byte>? _headerCapture;
+    private SmtpReply? _writeFailure;
     private bool _headerComplete;
 
     public SmtpSession(SmtpServer server, ListenerOptions listener, Stream stream, SessionInfo info, ILogger log)
@@ -814,7 +815,18 @@ internal sealed class SmtpSession : ITimeoutTarget
         if (hasArguments) { Reply(Syntax("Syntax: DATA")); return; }
         if (!_hasMail || _bdatActive) { Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: need MAIL command")); return; }
         if (_recipients.Count == 0) { Reply(new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.InvalidCommand, "Error: no valid recipients")); return; }
-        if (!await BeginMessageAsync().ConfigureAwait(false)) return;
+        if (_mailParams.Body == BodyType.BinaryMime)
+        {
+            // RFC 3030 §3: "If a DATA command is issued after a MAIL command containing the body-value of "BINARYMIME", a
+            // 503 "Bad sequence of commands" response MUST be sent."
+            Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: BODY=BINARYMIME needs BDAT, not DATA"));
+            return;
+        }
+        if (await BeginMessageAsync().ConfigureAwait(false) is { } failure)
+        {
+            Reply(failure);
+            return;
+        }
         _decoder = new DataDecoder(_limits.MessageSize, _limits.TextLineLength);
         _mode = Mode.Data;
         Reply(SmtpReply.StartMailInput);
@@ -847,7 +859,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             if ((Extensions & SmtpExtensions.Chunking) == 0) _bdatFailure = NotImplemented;
             else if (!_hasMail) _bdatFailure = new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: need MAIL command");
             else if (_recipients.Count == 0) _bdatFailure = new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.InvalidCommand, "Error: no valid recipients");
-            else if (!await BeginMessageAsync().ConfigureAwait(false)) _bdatFailure = SmtpReply.QueueWriteError;
+            else if (await BeginMessageAsync().ConfigureAwait(false) is { } failure) _bdatFailure = failure;
             else
             {
                 _bdatActive = true;
@@ -928,7 +940,9 @@ internal sealed class SmtpSession : ITimeoutTarget
 
     // ---- the message ----------------------------------------------------------------------------------------------
 
-    private async ValueTask<bool> BeginMessageAsync()
+    /// <summary>Begins the message in the spool and writes its Received header.</summary>
+    /// <returns><c>null</c> when begun, else the reply for the client (the failure is the server's).</returns>
+    private async ValueTask<SmtpReply?> BeginMessageAsync()
     {
         _queueId = QueueId.New(_time.GetUtcNow());
         _messageBytes = 0;
@@ -936,21 +950,26 @@ internal sealed class SmtpSession : ITimeoutTarget
         _dataBytes = 0;
         _bodyBuffer ??= new ArrayBufferWriter<byte>(16 * 1024);
         _bodyBuffer.ResetWrittenCount();
+        _writeFailure = null;
         try
         {
             _message = await _server.Sink.BeginAsync(_queueId, CancellationToken.None).ConfigureAwait(false);
             byte[] received = Encoding.UTF8.GetBytes(ReceivedHeader());
             await _message.WriteAsync(received, CancellationToken.None).ConfigureAwait(false);
-            return true;
+            return null;
         }
         catch (IOException e)
         {
             _log.LogError(e, "cannot begin message {QueueId} in the spool", _queueId);
             await AbortMessageAsync().ConfigureAwait(false);
-            Reply(SmtpReply.QueueWriteError);
-            return false;
+            return StorageFaults.IsOutOfSpace(e) ? SmtpReply.InsufficientSystemStorage : SmtpReply.QueueWriteError;
         }
     }
+
+    /// <summary>The reply for a spool write or commit that failed after the message was begun: <c>451 4.3.1</c> when the
+    /// file system is full (RFC 3463 §3.4), else <c>451 4.3.0</c>.</summary>
+    private static SmtpReply WriteFailureReply(IOException e) =>
+        StorageFaults.IsOutOfSpace(e) ? SmtpReply.MailSystemFull : SmtpReply.QueueWriteError;
 
     /// <summary>Moves decoded body bytes from the session's buffer to the spool writer.</summary>
     private async ValueTask SpillBodyAsync()
@@ -967,7 +986,8 @@ internal sealed class SmtpSession : ITimeoutTarget
             {
                 _log.LogError(e, "spool write failed for {QueueId}", _queueId);
                 await AbortMessageAsync().ConfigureAwait(false);
-                if (_mode == Mode.Bdat || _bdatActive) _bdatFailure = SmtpReply.QueueWriteError;
+                _writeFailure = WriteFailureReply(e);
+                if (_mode == Mode.Bdat || _bdatActive) _bdatFailure ??= _writeFailure;
             }
         }
         _bodyBuffer.ResetWrittenCount();
@@ -979,7 +999,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         IMessageWriter? message = _message;
         if (message is null)
         {
-            Reply(SmtpReply.QueueWriteError);
+            Reply(_writeFailure ?? SmtpReply.QueueWriteError);
             ResetTransaction();
             return;
         }
@@ -1007,7 +1027,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         {
             _log.LogError(e, "commit failed for {QueueId}", _queueId);
             await AbortMessageAsync().ConfigureAwait(false);
-            Reply(SmtpReply.QueueWriteError);
+            Reply(WriteFailureReply(e));
             ResetTransaction();
             return;
         }
@@ -1058,6 +1078,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         _bdatFailure = null;
         _messageBytes = 0;
         _dataStart = 0;
+        _writeFailure = null;
     }
 
     /// <summary>The trace header of RFC 5321 §4.4, with the protocol name of RFC 3848 / RFC 6531 §3.7.3.</summary>
@@ -1104,7 +1125,9 @@ internal sealed class SmtpSession : ITimeoutTarget
             _closing = true;
             return;
         }
-        if (code >= 400 && ++_errors >= _limits.MaxErrors)
+        // A temporary mail-system status (4.3.x, RFC 3463 §3.4: the spool could not take the message) is the server's own
+        // fault, not the client's: it does not bring the client nearer to being cut off.
+        if (code >= 400 && reply.Status is not { Class: 4, Subject: 3 } && ++_errors >= _limits.MaxErrors)
         {
             _log.LogInformation("too many errors ({Errors}), closing", _errors);
             ReplyWriter.Write(_writer, new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.TemporarySecurity, _options.HostName + " Error: too many errors"));
