@@ -51,6 +51,7 @@ internal sealed class SmtpSession : ITimeoutTarget
     private bool _saslFinal;
     private bool _discardingSasl;
     private string? _saslUser;
+    private bool _authAttempt;
 
     private Mode _mode;
     private bool _closing;
@@ -222,6 +223,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             await shutdownReg.DisposeAsync().ConfigureAwait(false);
             _server.Heartbeat.Remove(this);
             _finished = true;
+            SettleAuthAttempt(failed: false); // the connection ended in the middle of an exchange
             await AbortMessageAsync().ConfigureAwait(false);
             if (_pipesReady)
             {
@@ -602,12 +604,6 @@ internal sealed class SmtpSession : ITimeoutTarget
             Reply(new SmtpReply(SmtpReplyCode.ParameterNotImplemented, EnhancedStatusCode.InvalidArguments, "Error: authentication type not available on this connection"));
             return default;
         }
-        if (auth.Limiter.IsBlocked(_info.Remote.Address, out _))
-        {
-            _log.LogWarning("AUTH refused: {Client} is blocked after too many failures", _info.Remote.Address);
-            Reply(new SmtpReply(SmtpReplyCode.TemporaryAuthenticationFailure, EnhancedStatusCode.TemporarySecurity, "Error: too many failed authentication attempts, try again later"));
-            return default;
-        }
         byte[]? response = null;
         if (!initial.IsEmpty)
         {
@@ -617,6 +613,15 @@ internal sealed class SmtpSession : ITimeoutTarget
                 return default;
             }
         }
+        // The attempt is counted before the credentials are checked (and settled after), so that parallel connections
+        // from one address cannot have more guesses checked than max_failures.
+        if (!auth.Limiter.TryBeginAttempt(_info.Remote.Address))
+        {
+            _log.LogWarning("AUTH refused: {Client} has too many failed or pending attempts", _info.Remote.Address);
+            Reply(new SmtpReply(SmtpReplyCode.TemporaryAuthenticationFailure, EnhancedStatusCode.TemporarySecurity, "Error: too many failed authentication attempts, try again later"));
+            return default;
+        }
+        _authAttempt = true;
         _sasl = mechanism.Start(context);
         _saslFinal = false;
         return SaslStepAsync(response);
@@ -663,7 +668,6 @@ internal sealed class SmtpSession : ITimeoutTarget
     private async ValueTask SaslStepAsync(byte[]? response)
     {
         SaslStep step = await _sasl!.StepAsync(response, CancellationToken.None).ConfigureAwait(false);
-        var limiter = _server.Authentication!.Limiter;
         switch (step.Kind)
         {
             case SaslStepKind.Challenge:
@@ -671,6 +675,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                 Reply(new SmtpReply(SmtpReplyCode.AuthenticationChallenge, null, Convert.ToBase64String(step.Data ?? [])));
                 return;
             case SaslStepKind.Success when step.Data is { Length: > 0 } final:
+                SettleAuthAttempt(failed: false);
                 _mode = Mode.Auth;
                 _saslFinal = true;
                 _saslUser = step.User;
@@ -681,13 +686,13 @@ internal sealed class SmtpSession : ITimeoutTarget
                 Authenticated(step.User!);
                 return;
             case SaslStepKind.Malformed:
-                EndSasl();
+                EndSasl(); // nothing was checked: the reservation is released
                 _log.LogInformation("AUTH malformed: {Reason}", step.Reason);
                 Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.SyntaxError, "Error: malformed authentication data"));
                 return;
             default:
+                SettleAuthAttempt(failed: true);
                 EndSasl();
-                limiter.RecordFailure(_info.Remote.Address);
                 _log.LogWarning("AUTH failed from {Client}: {Reason}", _info.Remote.Address, step.Reason);
                 Reply(new SmtpReply(SmtpReplyCode.AuthenticationInvalid, new EnhancedStatusCode(5, 7, 8), "Error: authentication failed"));
                 return;
@@ -696,6 +701,7 @@ internal sealed class SmtpSession : ITimeoutTarget
 
     private void Authenticated(string user)
     {
+        SettleAuthAttempt(failed: false);
         _server.Authentication!.Limiter.RecordSuccess(_info.Remote.Address);
         _saslUser = user;
         _info = _info with { AuthenticatedUser = user };
@@ -703,8 +709,17 @@ internal sealed class SmtpSession : ITimeoutTarget
         Reply(new SmtpReply(SmtpReplyCode.AuthenticationSucceeded, new EnhancedStatusCode(2, 7, 0), "Authentication successful"));
     }
 
+    /// <summary>Settles the attempt reserved when AUTH began, once: a failure is counted, anything else releases it.</summary>
+    private void SettleAuthAttempt(bool failed)
+    {
+        if (!_authAttempt) return;
+        _authAttempt = false;
+        _server.Authentication!.Limiter.EndAttempt(_info.Remote.Address, failed);
+    }
+
     private void EndSasl()
     {
+        SettleAuthAttempt(failed: false);
         _sasl = null;
         _saslFinal = false;
         if (_mode == Mode.Auth) _mode = Mode.Command;
