@@ -23,8 +23,16 @@ public sealed class SmtpServerLimits
     /// Defaults to 240 bytes/s, as Kestrel's MinRequestBodyDataRate.</summary>
     public int MinDataRate { get; set; } = 240;
 
-    /// <summary>Time from the start of DATA or BDAT before <see cref="MinDataRate"/> is enforced. Defaults to 10 seconds.</summary>
+    /// <summary>Time from the start of DATA, or of the first BDAT of a transaction, before <see cref="MinDataRate"/> is
+    /// enforced. Defaults to 10 seconds. For BDAT the rate covers the whole transaction up to <c>BDAT … LAST</c>, the
+    /// commands between chunks included.</summary>
     public TimeSpan MinDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest time one command line (or SASL response line) may take to arrive, from its first octet to its
+    /// CRLF; a slower client gets <c>421 4.4.2</c>. Bounds a client that drips a line one octet at a time, which
+    /// <see cref="IdleTimeout"/> alone does not, since every octet restarts it. Defaults to 60 seconds, ample for a
+    /// 12,290-octet AUTH line on any link.</summary>
+    public TimeSpan CommandLineTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Most simultaneous connections in all; more get <c>421 4.4.5</c>. Defaults to 10,000.</summary>
     public int MaxConnections { get; set; } = 10_000;
@@ -56,6 +64,7 @@ public sealed class SmtpServerLimits
         if (RecipientsPerMessage < 1) throw new ArgumentOutOfRangeException(nameof(RecipientsPerMessage), RecipientsPerMessage, "recipients must be at least 1 (RFC 5321 asks for 100)");
         if (IdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "idle_timeout must be positive");
         if (MinDataRate < 0) throw new ArgumentOutOfRangeException(nameof(MinDataRate), MinDataRate, "min_data_rate must not be negative");
+        if (CommandLineTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CommandLineTimeout), CommandLineTimeout, "command_line_timeout must be positive");
         if (MinDataRateGracePeriod < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MinDataRateGracePeriod), MinDataRateGracePeriod, "min_data_rate_grace must not be negative");
         if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "max_connections must be at least 1");
         if (MaxConnectionsPerIp < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerIp), MaxConnectionsPerIp, "max_connections_per_ip must be at least 1");

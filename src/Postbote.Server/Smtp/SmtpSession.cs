@@ -63,6 +63,8 @@ internal sealed class SmtpSession : ITimeoutTarget
     private long _dataStart;
     private long _dataBytes;
     private long _shutdownDeadline;
+    private long _lineStart;
+    private long _linesCompleted;
     private volatile string? _abortReason;
     private volatile bool _finished;
 
@@ -198,8 +200,15 @@ internal sealed class SmtpSession : ITimeoutTarget
                     break;
                 }
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                _deadline = _time.GetTimestamp() + ToTicks(_limits.IdleTimeout);
+                long readAt = _time.GetTimestamp();
+                _deadline = readAt + ToTicks(_limits.IdleTimeout);
+                // No command line timeout while the session works on what arrived; afterwards it runs from the first
+                // octet of the line still incomplete (kept when this read only added to the same line).
+                long lineStart = _lineStart, linesBefore = _linesCompleted;
+                _lineStart = 0;
                 SequencePosition consumed = await ProcessAsync(buffer).ConfigureAwait(false);
+                if (_mode == Mode.DiscardLine || _mode is Mode.Command or Mode.Auth && !buffer.Slice(consumed).IsEmpty)
+                    _lineStart = lineStart != 0 && _linesCompleted == linesBefore ? lineStart : readAt;
                 if (result.IsCompleted)
                 {
                     if (_mode != Mode.Command || !buffer.Slice(consumed).IsEmpty)
@@ -257,6 +266,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     }
                     ReadOnlySequence<byte> line = buffer.Slice(0, lf.Value);
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    _linesCompleted++;
                     if (line.Length > MaxPhysicalLine)
                     {
                         Reply(IsAuthLine(line) ? SaslLineTooLong : SmtpReply.LineTooLong);
@@ -288,6 +298,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     }
                     ReadOnlySequence<byte> line = buffer.Slice(0, lf.Value);
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    _linesCompleted++;
                     byte[] text = line.ToArray();
                     int n = text.Length > 0 && text[^1] == '\r' ? text.Length - 1 : text.Length;
                     await AuthResponseAsync(text.AsMemory(0, n)).ConfigureAwait(false);
@@ -298,6 +309,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     SequencePosition? lf = buffer.PositionOf((byte)'\n');
                     if (lf is null) return buffer.End;
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    _linesCompleted++;
                     _mode = Mode.Command;
                     if (_sasl is not null) EndSasl();
                     // RFC 4954 §4: a SASL line (an AUTH command or a response) over 12,288 octets gets 500 5.5.6.
@@ -1205,7 +1217,15 @@ internal sealed class SmtpSession : ITimeoutTarget
             Abort("shutdown");
             return;
         }
-        if (_mode is Mode.Data or Mode.Bdat && _limits.MinDataRate > 0 && _dataStart != 0)
+        long lineStart = _lineStart;
+        if (lineStart != 0 && nowTicks - lineStart > ToTicks(_limits.CommandLineTimeout))
+        {
+            Abort("command line timeout exceeded");
+            return;
+        }
+        // The rate covers a BDAT transaction from its first chunk to LAST, the commands between chunks included: a
+        // client cannot keep a transaction alive with tiny chunks far apart.
+        if ((_mode is Mode.Data or Mode.Bdat || _bdatActive) && _limits.MinDataRate > 0 && _dataStart != 0)
         {
             double seconds = _time.GetElapsedTime(_dataStart, nowTicks).TotalSeconds;
             if (seconds > _limits.MinDataRateGracePeriod.TotalSeconds && _dataBytes < seconds * _limits.MinDataRate)

@@ -184,6 +184,7 @@ public static class ConfigurationLoader
                 case "message_size": l.MessageSize = Int(name, v, 1024, long.MaxValue); break;
                 case "recipients": l.RecipientsPerMessage = (int)Int(name, v, 1, 100_000); break;
                 case "idle_timeout": l.IdleTimeout = Seconds(name, v); break;
+                case "command_line_timeout": l.CommandLineTimeout = Seconds(name, v); break;
                 case "min_data_rate": l.MinDataRate = (int)Int(name, v, 0, int.MaxValue); break;
                 case "min_data_rate_grace": l.MinDataRateGracePeriod = Seconds(name, v); break;
                 case "max_connections": l.MaxConnections = (int)Int(name, v, 1, 1_000_000); break;
