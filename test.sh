@@ -4,12 +4,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Clients the integration tests drive: swaks (its --tls needs Perl's IO::Socket::SSL), Python 3 (smtplib and
-# ../shared/cases/run-cases), openssl s_client.
+# ../shared/cases/run-cases), openssl s_client, prlimit (util-linux).
 missing=()
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 perl -MIO::Socket::SSL -e 1 >/dev/null 2>&1 || missing+=(libio-socket-ssl-perl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests under a low descriptor limit
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
