@@ -10,6 +10,12 @@ public sealed class SmtpServerLimits
     /// <c>SIZE</c> (RFC 1870). Defaults to 10,485,760 bytes (10 MiB), like Postfix's message_size_limit order of magnitude.</summary>
     public long MessageSize { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>Most bytes of memory that the bodies of messages being received may hold in all, across every session
+    /// (<see cref="Postbote.Queue.BodyMemoryBudget"/>); once it is used up, further bodies are streamed to their own
+    /// files as they arrive. Defaults to 268,435,456 bytes (256 MiB), the memory of 1,024 sessions each at the
+    /// 256 KiB in-memory limit. 0 sends every body to a file.</summary>
+    public long MaxBodyMemory { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Most recipients per message; the next RCPT gets <c>452 4.5.3</c> (RFC 5321 §4.5.3.1.8 requires at least
     /// 100). Defaults to 1000, as Postfix's smtpd_recipient_limit.</summary>
     public int RecipientsPerMessage { get; set; } = 1000;
@@ -61,6 +67,7 @@ public sealed class SmtpServerLimits
     public void Validate()
     {
         if (MessageSize < 1024) throw new ArgumentOutOfRangeException(nameof(MessageSize), MessageSize, "message_size must be at least 1024 bytes");
+        if (MaxBodyMemory < 0) throw new ArgumentOutOfRangeException(nameof(MaxBodyMemory), MaxBodyMemory, "max_body_memory must not be negative");
         if (RecipientsPerMessage < 1) throw new ArgumentOutOfRangeException(nameof(RecipientsPerMessage), RecipientsPerMessage, "recipients must be at least 1 (RFC 5321 asks for 100)");
         if (IdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "idle_timeout must be positive");
         if (MinDataRate < 0) throw new ArgumentOutOfRangeException(nameof(MinDataRate), MinDataRate, "min_data_rate must not be negative");

@@ -182,6 +182,7 @@ public static class ConfigurationLoader
             switch (k)
             {
                 case "message_size": l.MessageSize = Int(name, v, 1024, long.MaxValue); break;
+                case "max_body_memory": l.MaxBodyMemory = Int(name, v, 0, long.MaxValue); break;
                 case "recipients": l.RecipientsPerMessage = (int)Int(name, v, 1, 100_000); break;
                 case "idle_timeout": l.IdleTimeout = Seconds(name, v); break;
                 case "command_line_timeout": l.CommandLineTimeout = Seconds(name, v); break;

@@ -12,7 +12,7 @@ public class SpoolFailureTranscriptTests
     public async Task FullDiskAtDataIs452_4_3_1_AndDoesNotCountTowardsMaxErrors()
     {
         var sink = new FullDiskSink(failAtBegin: true);
-        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, sink);
+        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, _ => sink);
         using var c = await server.ConnectAsync();
         await c.SendAsync(Envelope, 3);
         // More failures than max_errors: the server's own fault never cuts the client off.
@@ -25,7 +25,7 @@ public class SpoolFailureTranscriptTests
     [Fact]
     public async Task FullDiskDuringDataIs451_4_3_1_AfterTheDot()
     {
-        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, new FullDiskSink(failAtBegin: false));
+        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, _ => new FullDiskSink(failAtBegin: false));
         using var c = await server.ConnectAsync();
         await c.SendAsync(Envelope, 3);
         for (int i = 0; i < 4; i++)
@@ -40,7 +40,7 @@ public class SpoolFailureTranscriptTests
     [Fact]
     public async Task FullDiskAtBdatIsOneReply452_4_3_1()
     {
-        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, new FullDiskSink(failAtBegin: true));
+        await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MaxErrors = 3, _ => new FullDiskSink(failAtBegin: true));
         using var c = await server.ConnectAsync();
         await c.SendAsync(Envelope, 3);
         // Exactly one reply per BDAT command (RFC 3030 §2), then the session goes on.
