@@ -132,7 +132,7 @@ public static class ConfigurationLoader
         }
         catch (ArgumentException e)
         {
-            throw new FormatException(e.Message, e);
+            throw new FormatException(OneLine(e), e);
         }
         return c;
     }
@@ -222,6 +222,15 @@ public static class ConfigurationLoader
             }
         }
         return maildirRoot;
+    }
+
+    /// <summary>The reason alone, on one line: without the " (Parameter 'X')" and "Actual value was …" that
+    /// <see cref="ArgumentException.Message"/> appends.</summary>
+    private static string OneLine(ArgumentException e)
+    {
+        string message = e.Message.Split('\n')[0].TrimEnd('\r');
+        int parameter = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return parameter > 0 ? message[..parameter] : message;
     }
 
     private static FormatException Unknown(string key) => new($"unknown setting '{key}' (see docs/configuration.md)");
