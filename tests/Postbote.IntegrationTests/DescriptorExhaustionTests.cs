@@ -52,6 +52,9 @@ public sealed class DescriptorExhaustionTests(ITestOutputHelper output)
     /// measuring the server's CPU time, closes them and checks a new client is greeted.</summary>
     private async Task HoldManyConnectionsAsync(PostboteServer server)
     {
+        // A session opened before the flood must go on being served while descriptors are exhausted.
+        using var established = await SmtpConnection.ConnectAsync(server.Port);
+        Assert.Equal(250, (await established.CommandAsync("EHLO client.test")).Code);
         var sockets = new List<Socket>();
         try
         {
@@ -86,6 +89,8 @@ public sealed class DescriptorExhaustionTests(ITestOutputHelper output)
             output.WriteLine($"{sockets.Count} connections held {Hold.TotalSeconds} s: server CPU {cpu.TotalSeconds:F2} s, {acceptLines} accept lines, "
                 + $"{server.LogCount("refusing")} refused, {server.DescriptorsOpen()} descriptors open");
             Assert.True(acceptLines <= 2, $"{acceptLines} accept lines in {Hold.TotalSeconds} s" + server.Diagnostics(40));
+            var noop = await established.CommandAsync("NOOP", TimeSpan.FromSeconds(5));
+            Assert.True(noop.Text.StartsWith("250 2.0.0", StringComparison.Ordinal), $"the open session got {noop}" + server.Diagnostics(40));
         }
         finally
         {
