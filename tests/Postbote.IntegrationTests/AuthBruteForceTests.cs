@@ -8,7 +8,7 @@ namespace Postbote.IntegrationTests;
 /// Password guessing: after [auth] max_failures wrong passwords from one address within failure_window, that address
 /// gets 454 4.7.0 for every AUTH, even with the right password, for block_time; other addresses are not affected.
 /// </summary>
-public sealed class AuthBruteForceTests
+public sealed class AuthBruteForceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int MaxFailures = 20;
     private const int BlockSeconds = 3;
@@ -136,6 +136,7 @@ public sealed class AuthBruteForceTests
         using var json = System.Text.Json.JsonDocument.Parse(run.StandardOutput.Trim().Split('\n')[^1]);
         var replies = json.RootElement.GetProperty("replies").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
         string seen = string.Join(", ", replies.Select(r => $"{r.Key}: {r.Value}"));
+        output.WriteLine($"{attempts} parallel wrong AUTH PLAIN: {seen}");
         replies.TryGetValue("535 5.7.8", out var checkedAndFailed);
         replies.TryGetValue("454 4.7.0", out var refused);
         Assert.True(checkedAndFailed + refused == attempts, $"every attempt gets 535 or 454; got {seen}");
