@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Clients the integration tests drive: swaks (its --tls needs Perl's IO::Socket::SSL), Python 3 (smtplib and
-# ../shared/cases/run-cases), openssl s_client, GNU gsasl (SCRAM-SHA-256-PLUS channel binding), s-nail and mutt.
+# ../shared/cases/run-cases), openssl s_client, GNU gsasl (SCRAM-SHA-256-PLUS channel binding), s-nail and mutt,
+# prlimit (util-linux).
 missing=()
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 perl -MIO::Socket::SSL -e 1 >/dev/null 2>&1 || missing+=(libio-socket-ssl-perl)
@@ -14,6 +15,7 @@ command -v gsasl >/dev/null 2>&1 || missing+=(gsasl)
 # Mail readers that open the delivered Maildirs.
 command -v s-nail >/dev/null 2>&1 || missing+=(s-nail)
 command -v mutt >/dev/null 2>&1 || missing+=(mutt)
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests under a low descriptor limit
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

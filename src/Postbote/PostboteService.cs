@@ -121,7 +121,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 ScramPlusOnTls13: c.AuthScramPlusTls13);
             _log.LogInformation("SMTP AUTH enabled with {Users} user(s) from {File}", users.List().Count, Path.GetFullPath(c.UsersFile));
         }
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), _spool, _loggers, TimeProvider.System, _tls, auth);
+        var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
+        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), sink, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -8,7 +8,7 @@ namespace Postbote.IntegrationTests;
 /// Password guessing: after [auth] max_failures wrong passwords from one address within failure_window, that address
 /// gets 454 4.7.0 for every AUTH, even with the right password, for block_time; other addresses are not affected.
 /// </summary>
-public sealed class AuthBruteForceTests
+public sealed class AuthBruteForceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int MaxFailures = 20;
     private const int BlockSeconds = 3;
@@ -104,5 +104,43 @@ public sealed class AuthBruteForceTests
         }
 
         await AuthDialog.PlainAsync(smtp, TlsAuthServerFixture.Alice, TlsAuthServerFixture.AlicePassword);
+    }
+
+    /// <summary>
+    /// 200 wrong AUTH PLAIN at the same moment from one address, each on its own connection (Python raw sockets): the
+    /// password checks overlap, yet at most max_failures of them run; every other attempt gets 454 4.7.0.
+    /// </summary>
+    [Fact]
+    public async Task ParallelGuessesFromOneAddressAreCheckedAtMostMaxFailuresTimes()
+    {
+        const int attempts = 200;
+        await using var server = new PostboteServer(
+            new ServerOptions
+            {
+                PlaintextAuth = true,
+                MaxConnectionsPerIp = attempts + 10,
+                AuthMaxFailures = MaxFailures,
+                AuthFailureWindowSeconds = 600,
+                AuthBlockTimeSeconds = 600,
+                LogLevel = "warning",
+            },
+            "brute-force-parallel");
+        await server.AddUserAsync(TlsAuthServerFixture.Alice, TlsAuthServerFixture.AlicePassword);
+        await server.StartAsync();
+
+        var script = Path.Combine(AppContext.BaseDirectory, "Scripts", "parallel_auth.py");
+        var run = await ExternalProcess.RunAsync(
+            "python3", [script, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), attempts.ToString(System.Globalization.CultureInfo.InvariantCulture), TlsAuthServerFixture.Alice],
+            TimeSpan.FromSeconds(150));
+        Assert.True(run.ExitCode == 0, run.Output + server.Diagnostics());
+        using var json = System.Text.Json.JsonDocument.Parse(run.StandardOutput.Trim().Split('\n')[^1]);
+        var replies = json.RootElement.GetProperty("replies").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        string seen = string.Join(", ", replies.Select(r => $"{r.Key}: {r.Value}"));
+        output.WriteLine($"{attempts} parallel wrong AUTH PLAIN: {seen}");
+        replies.TryGetValue("535 5.7.8", out var checkedAndFailed);
+        replies.TryGetValue("454 4.7.0", out var refused);
+        Assert.True(checkedAndFailed + refused == attempts, $"every attempt gets 535 or 454; got {seen}");
+        Assert.True(checkedAndFailed <= MaxFailures, $"at most {MaxFailures} guesses may be checked; got {seen}");
+        Assert.True(checkedAndFailed >= 1, $"some guesses are checked; got {seen}");
     }
 }

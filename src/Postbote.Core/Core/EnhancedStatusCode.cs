@@ -18,6 +18,8 @@ public readonly record struct EnhancedStatusCode(int Class, int Subject, int Det
     public static readonly EnhancedStatusCode DestinationValid = new(2, 1, 5);
     /// <summary>4.3.0 Other or undefined mail system status (temporary).</summary>
     public static readonly EnhancedStatusCode TemporarySystemError = new(4, 3, 0);
+    /// <summary>4.3.1 Mail system full (RFC 3463 §3.4): the server's storage is exhausted (ENOSPC, quota).</summary>
+    public static readonly EnhancedStatusCode MailSystemFull = new(4, 3, 1);
     /// <summary>4.4.2 Bad connection (idle timeout, slow client).</summary>
     public static readonly EnhancedStatusCode BadConnection = new(4, 4, 2);
     /// <summary>4.4.5 System congestion (too many connections).</summary>

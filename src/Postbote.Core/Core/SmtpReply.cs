@@ -38,6 +38,14 @@ public sealed record SmtpReply(SmtpReplyCode Code, EnhancedStatusCode? Status, I
     public static readonly SmtpReply TooManyRecipients = new(SmtpReplyCode.InsufficientStorage, EnhancedStatusCode.TooManyRecipients, "Error: too many recipients");
     /// <summary><c>451 4.3.0 Error: queue file write error</c>: the message could not be committed.</summary>
     public static readonly SmtpReply QueueWriteError = new(SmtpReplyCode.LocalError, EnhancedStatusCode.TemporarySystemError, "Error: queue file write error");
+    /// <summary><c>452 4.3.1 Error: insufficient system storage</c>: a message cannot be begun because the spool's file
+    /// system is full (RFC 5321 §4.2.3 "452 Requested action not taken: insufficient system storage"; RFC 3463 §3.4
+    /// X.3.1 "Mail system full").</summary>
+    public static readonly SmtpReply InsufficientSystemStorage = new(SmtpReplyCode.InsufficientStorage, EnhancedStatusCode.MailSystemFull, "Error: insufficient system storage");
+    /// <summary><c>451 4.3.1 Error: mail system full, message not queued</c>: the spool's file system filled up while the
+    /// message was written or committed, so the transaction was aborted (RFC 5321 §4.2.3 "451 Requested action aborted:
+    /// local error in processing"; RFC 3463 §3.4 X.3.1 "Mail system full").</summary>
+    public static readonly SmtpReply MailSystemFull = new(SmtpReplyCode.LocalError, EnhancedStatusCode.MailSystemFull, "Error: mail system full, message not queued");
 
     /// <summary>Whether the reply is positive completion (2yz).</summary>
     public bool IsPositive => (int)Code is >= 200 and < 300;

@@ -13,6 +13,7 @@ public interface IMessageSink
     /// <param name="id">The queue ID the session chose (it is already in the Received header it will write).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A writer for the body; disposing it without a commit aborts and removes what was written.</returns>
-    /// <exception cref="IOException">The spool cannot be written (the session answers 451 4.3.0).</exception>
+    /// <exception cref="IOException">The spool cannot be written (the session answers 452 4.3.1 when the file system is
+    /// full, see <see cref="StorageFaults.IsOutOfSpace"/>, else 451 4.3.0).</exception>
     ValueTask<IMessageWriter> BeginAsync(QueueId id, CancellationToken cancellationToken);
 }

@@ -25,7 +25,8 @@ public interface IMessageWriter : IAsyncDisposable
     /// <param name="envelope">The final envelope; its <see cref="Envelope.Id"/> must be the ID given at begin and its
     /// <see cref="Envelope.Size"/> is set by the writer to <see cref="Length"/>.</param>
     /// <param name="cancellationToken">Cancels waiting; the message may still be committed.</param>
-    /// <exception cref="IOException">The commit failed; the message is not queued (the session answers 451 4.3.0).</exception>
+    /// <exception cref="IOException">The commit failed; the message is not queued (the session answers 451 4.3.1 when the
+    /// file system is full, see <see cref="StorageFaults.IsOutOfSpace"/>, else 451 4.3.0).</exception>
     /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
     ValueTask CommitAsync(Envelope envelope, CancellationToken cancellationToken);
 }

@@ -16,6 +16,14 @@ namespace Postbote.Security;
 /// are dropped, and beyond <see cref="AuthFailureLimiterOptions.MaxTrackedAddresses"/> the least recently active address
 /// is forgotten. Thread-safe.
 /// </summary>
+/// <remarks>
+/// A password check takes time (Argon2id), so a client that opens many connections at once could have every one of its
+/// guesses checked before the first failure is counted. The session therefore reserves an attempt with
+/// <see cref="TryBeginAttempt"/> before the check and settles it with <see cref="EndAttempt"/>: a success or an exchange
+/// that checked nothing releases the reservation, a failure turns it into a counted failure. Reservations and failures
+/// together never exceed <see cref="AuthFailureLimiterOptions.MaxFailures"/> for one address in a window, however many
+/// connections it opens.
+/// </remarks>
 public sealed class AuthFailureLimiter
 {
     private readonly AuthFailureLimiterOptions _options;
@@ -69,55 +77,109 @@ public sealed class AuthFailureLimiter
         return false;
     }
 
-    /// <summary>Counts a failed attempt (wrong password, unknown user); blocks the address when it reaches the limit.</summary>
+    /// <summary>Reserves one attempt for <paramref name="address"/> before its credentials are checked. Refused when the
+    /// address is blocked, or when its failures in the current window plus the attempts still being checked have reached
+    /// <see cref="AuthFailureLimiterOptions.MaxFailures"/>. Every reservation must be settled with
+    /// <see cref="EndAttempt"/>.</summary>
+    /// <param name="address">The client's address.</param>
+    /// <returns><c>true</c> when the exchange may run; <c>false</c>: reply <c>454 4.7.0</c> without running it.</returns>
+    public bool TryBeginAttempt(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        DateTimeOffset now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            Prune(now);
+            Entry entry = Touch(KeyOf(address), now);
+            if (entry.BlockedUntil > now) return false;
+            StartNewWindowIfDue(entry, now);
+            if (entry.Failures + entry.InFlight >= _options.MaxFailures) return false;
+            entry.InFlight++;
+            return true;
+        }
+    }
+
+    /// <summary>Settles an attempt reserved with <see cref="TryBeginAttempt"/>.</summary>
+    /// <param name="address">The client's address, as given to <see cref="TryBeginAttempt"/>.</param>
+    /// <param name="failed"><c>true</c> when the credentials were wrong (counted as a failure, which may block the
+    /// address); <c>false</c> when they were right or the exchange ended before anything was checked (the reservation is
+    /// released).</param>
+    public void EndAttempt(IPAddress address, bool failed)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        DateTimeOffset now = _time.GetUtcNow();
+        bool blocked = false;
+        lock (_lock)
+        {
+            Entry entry = Touch(KeyOf(address), now);
+            if (entry.InFlight > 0) entry.InFlight--;
+            if (failed) blocked = CountFailure(entry, now);
+        }
+        if (blocked) LogBlocked(address);
+    }
+
+    /// <summary>Counts a failed attempt (wrong password, unknown user) that was not reserved; blocks the address when it
+    /// reaches the limit.</summary>
     /// <param name="address">The client's address.</param>
     public void RecordFailure(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
         DateTimeOffset now = _time.GetUtcNow();
-        UInt128 key = KeyOf(address);
-        bool blocked = false;
+        bool blocked;
         lock (_lock)
         {
             Prune(now);
-            if (_entries.TryGetValue(key, out LinkedListNode<Entry>? node))
-            {
-                _recency.Remove(node);
-            }
-            else
-            {
-                while (_entries.Count >= _options.MaxTrackedAddresses && _recency.First is { } oldest)
-                {
-                    _recency.RemoveFirst();
-                    _entries.Remove(oldest.Value.Key);
-                }
-                node = new LinkedListNode<Entry>(new Entry(key) { WindowStart = now });
-                _entries[key] = node;
-            }
-            _recency.AddLast(node);
-            Entry entry = node.Value;
-            entry.LastActivity = now;
-            if (entry.BlockedUntil > now) return; // already blocked: attempts are refused before they can fail
-            if (now - entry.WindowStart >= _options.Window)
-            {
-                entry.WindowStart = now;
-                entry.Failures = 0;
-            }
-            entry.Failures++;
-            if (entry.Failures >= _options.MaxFailures)
-            {
-                entry.BlockedUntil = now + _options.BlockTime;
-                entry.Failures = 0;
-                entry.WindowStart = entry.BlockedUntil;
-                blocked = true;
-            }
+            blocked = CountFailure(Touch(KeyOf(address), now), now);
         }
-        if (blocked)
-        {
-            _logger.LogWarning("AUTH: {Client} blocked for {Seconds} s after {Failures} failed attempts within {Window} s",
-                Describe(address), (int)_options.BlockTime.TotalSeconds, _options.MaxFailures, (int)_options.Window.TotalSeconds);
-        }
+        if (blocked) LogBlocked(address);
     }
+
+    /// <summary>The entry of <paramref name="key"/>, created when missing, moved to the most recently active end.
+    /// Called under the lock.</summary>
+    private Entry Touch(UInt128 key, DateTimeOffset now)
+    {
+        if (_entries.TryGetValue(key, out LinkedListNode<Entry>? node))
+        {
+            _recency.Remove(node);
+        }
+        else
+        {
+            while (_entries.Count >= _options.MaxTrackedAddresses && _recency.First is { } oldest)
+            {
+                _recency.RemoveFirst();
+                _entries.Remove(oldest.Value.Key);
+            }
+            node = new LinkedListNode<Entry>(new Entry(key) { WindowStart = now });
+            _entries[key] = node;
+        }
+        _recency.AddLast(node);
+        node.Value.LastActivity = now;
+        return node.Value;
+    }
+
+    private void StartNewWindowIfDue(Entry entry, DateTimeOffset now)
+    {
+        if (now - entry.WindowStart < _options.Window) return;
+        entry.WindowStart = now;
+        entry.Failures = 0;
+    }
+
+    /// <summary>Counts one failure; returns whether it blocked the address. Called under the lock.</summary>
+    private bool CountFailure(Entry entry, DateTimeOffset now)
+    {
+        if (entry.BlockedUntil > now) return false; // already blocked: attempts are refused before they can fail
+        StartNewWindowIfDue(entry, now);
+        entry.Failures++;
+        if (entry.Failures < _options.MaxFailures) return false;
+        entry.BlockedUntil = now + _options.BlockTime;
+        entry.Failures = 0;
+        entry.WindowStart = entry.BlockedUntil;
+        return true;
+    }
+
+    private void LogBlocked(IPAddress address) =>
+        _logger.LogWarning("AUTH: {Client} blocked for {Seconds} s after {Failures} failed attempts within {Window} s",
+            Describe(address), (int)_options.BlockTime.TotalSeconds, _options.MaxFailures, (int)_options.Window.TotalSeconds);
 
     /// <summary>Notes a successful authentication. It neither lifts a block nor clears the failures counted so far:
     /// otherwise a client with one valid account could interleave successes with guesses at other accounts and never be
@@ -135,7 +197,8 @@ public sealed class AuthFailureLimiter
     /// <summary>Drops entries from the least recently active end whose window and block have passed.</summary>
     private void Prune(DateTimeOffset now)
     {
-        while (_recency.First is { } oldest && oldest.Value.BlockedUntil <= now && now - oldest.Value.LastActivity >= _options.Window)
+        while (_recency.First is { } oldest && oldest.Value.InFlight == 0 && oldest.Value.BlockedUntil <= now
+               && now - oldest.Value.LastActivity >= _options.Window)
         {
             _recency.RemoveFirst();
             _entries.Remove(oldest.Value.Key);
@@ -176,5 +239,7 @@ public sealed class AuthFailureLimiter
         public DateTimeOffset LastActivity { get; set; }
         public DateTimeOffset BlockedUntil { get; set; } = DateTimeOffset.MinValue;
         public int Failures { get; set; }
+        /// <summary>Attempts reserved and not yet settled.</summary>
+        public int InFlight { get; set; }
     }
 }

@@ -27,6 +27,17 @@ public sealed class SmtpServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private int _connections;
     private long _sessionCounter;
+    private int _maxConnections;
+
+    /// <summary>The first pause of the accept loop after accept(2) failed for want of resources (EMFILE, ENFILE,
+    /// ENOBUFS): 50 ms, doubled while it lasts up to <see cref="AcceptBackoffLimit"/>, as Kestrel and nginx pause.</summary>
+    private static readonly TimeSpan AcceptBackoffStart = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The longest pause of the accept loop: 1 second.</summary>
+    private static readonly TimeSpan AcceptBackoffLimit = TimeSpan.FromSeconds(1);
+
+    /// <summary>At most one log line about failing accepts per listener in this time: 10 seconds.</summary>
+    private static readonly TimeSpan AcceptLogInterval = TimeSpan.FromSeconds(10);
 
     /// <summary>Creates the server; call <see cref="StartAsync"/> to listen.</summary>
     /// <param name="options">The configuration; its limits are validated here.</param>
@@ -47,6 +58,7 @@ public sealed class SmtpServer : IAsyncDisposable
         Authentication = authentication;
         options.Limits.Validate();
         Options = options;
+        _maxConnections = options.Limits.MaxConnections;
         Policy = policy;
         Sink = sink;
         Time = time;
@@ -74,6 +86,10 @@ public sealed class SmtpServer : IAsyncDisposable
     /// <summary>The number of open connections.</summary>
     public int ConnectionCount => Volatile.Read(ref _connections);
 
+    /// <summary>The connection limit in force: <see cref="SmtpServerLimits.MaxConnections"/>, lowered at
+    /// <see cref="StartAsync"/> to what the process's file descriptor limit carries (<see cref="DescriptorLimit"/>).</summary>
+    public int MaxConnections => Volatile.Read(ref _maxConnections);
+
     /// <summary>The EHLO reply (RFC 5321 §4.1.1.1): the host name, then exactly the enabled extensions.</summary>
     private static SmtpReply BuildEhloReply(SmtpServerOptions o)
     {
@@ -99,6 +115,7 @@ public sealed class SmtpServer : IAsyncDisposable
     /// endpoints bound before it are closed again, so nothing listens.</exception>
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        ApplyDescriptorLimit();
         var bound = new List<(Socket Socket, ListenerOptions Options)>(Options.Listeners.Count);
         foreach (ListenerOptions listener in Options.Listeners)
         {
@@ -132,8 +149,24 @@ public sealed class SmtpServer : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>Lowers the connection limit to what the descriptor limit carries, with one warning naming the setting.</summary>
+    private void ApplyDescriptorLimit()
+    {
+        if (DescriptorLimit.SoftLimit() is not { } soft) return;
+        int open = DescriptorLimit.OpenNow();
+        int carried = DescriptorLimit.ConnectionsFor(soft, open);
+        if (Options.Limits.MaxConnections <= carried) return;
+        Volatile.Write(ref _maxConnections, carried);
+        _log.LogWarning("max_connections = {Configured} exceeds what the file descriptor limit allows (RLIMIT_NOFILE {Soft}, "
+            + "{Open} open, {Reserved} reserved, {PerConnection} per connection): using {Carried}; raise the limit (ulimit -n, "
+            + "systemd LimitNOFILE=) for more", Options.Limits.MaxConnections, soft, open, DescriptorLimit.Reserved,
+            DescriptorLimit.PerConnection, carried);
+    }
+
     private async Task AcceptLoopAsync(Socket listener, ListenerOptions options)
     {
+        TimeSpan backoff = TimeSpan.Zero;
+        long failures = 0, lastReport = 0;
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -143,11 +176,34 @@ public sealed class SmtpServer : IAsyncDisposable
             }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+            {
+                continue; // the client gave up before it was accepted; nothing is wrong with the listener
+            }
             catch (SocketException e)
             {
-                _log.LogWarning("accept failed: {Error}", e.SocketErrorCode);
+                // Out of descriptors (EMFILE, ENFILE: TooManyOpenSockets) or memory (ENOBUFS): accepting again at once would
+                // fail again at once, spinning a core and the log. Pause, doubling up to 1 s while it lasts; the sessions
+                // already open go on (closing one frees what the next accept needs). One log line per interval.
+                backoff = backoff == TimeSpan.Zero ? AcceptBackoffStart : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, AcceptBackoffLimit.Ticks));
+                failures++;
+                long now = Time.GetTimestamp();
+                if (lastReport == 0 || Time.GetElapsedTime(lastReport, now) >= AcceptLogInterval)
+                {
+                    _log.LogWarning("accept failed on {Endpoint}: {Error} ({Failures} times since the last report, {Open} connections open); "
+                        + "pausing accepts for up to {Pause} ms at a time while it lasts", listener.LocalEndPoint, e.SocketErrorCode, failures,
+                        ConnectionCount, (int)AcceptBackoffLimit.TotalMilliseconds);
+                    lastReport = now;
+                    failures = 0;
+                }
+                try
+                {
+                    await Task.Delay(backoff, Time, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) { return; }
                 continue;
             }
+            backoff = TimeSpan.Zero; // the report interval stays: accepts that fail and succeed by turns log once per interval
             // No Task.Run closure and no per-connection task bookkeeping: an idle connection should cost as little memory
             // as possible. A counter tells StopAsync when the last session has ended.
             Interlocked.Increment(ref _activeSessions);
@@ -182,9 +238,10 @@ public sealed class SmtpServer : IAsyncDisposable
         var stream = new NetworkStream(client, ownsSocket: true);
         try
         {
-            if (total > Options.Limits.MaxConnections || fromIp > Options.Limits.MaxConnectionsPerIp)
+            int maxConnections = MaxConnections;
+            if (total > maxConnections || fromIp > Options.Limits.MaxConnectionsPerIp)
             {
-                SmtpReply refusal = total > Options.Limits.MaxConnections
+                SmtpReply refusal = total > maxConnections
                     ? new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.Congestion, Options.HostName + " Error: too many connections")
                     : new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.TemporarySecurity, Options.HostName + $" Error: too many connections from {ip}");
                 _log.LogWarning("refusing {Client}: {Connections} connections, {FromIp} from this address", remote, total, fromIp);

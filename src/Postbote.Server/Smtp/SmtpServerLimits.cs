@@ -10,6 +10,12 @@ public sealed class SmtpServerLimits
     /// <c>SIZE</c> (RFC 1870). Defaults to 10,485,760 bytes (10 MiB), like Postfix's message_size_limit order of magnitude.</summary>
     public long MessageSize { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>Most bytes of memory that the bodies of messages being received may hold in all, across every session
+    /// (<see cref="Postbote.Queue.BodyMemoryBudget"/>); once it is used up, further bodies are streamed to their own
+    /// files as they arrive. Defaults to 268,435,456 bytes (256 MiB), the memory of 1,024 sessions each at the
+    /// 256 KiB in-memory limit. 0 sends every body to a file.</summary>
+    public long MaxBodyMemory { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Most recipients per message; the next RCPT gets <c>452 4.5.3</c> (RFC 5321 §4.5.3.1.8 requires at least
     /// 100). Defaults to 1000, as Postfix's smtpd_recipient_limit.</summary>
     public int RecipientsPerMessage { get; set; } = 1000;
@@ -23,8 +29,16 @@ public sealed class SmtpServerLimits
     /// Defaults to 240 bytes/s, as Kestrel's MinRequestBodyDataRate.</summary>
     public int MinDataRate { get; set; } = 240;
 
-    /// <summary>Time from the start of DATA or BDAT before <see cref="MinDataRate"/> is enforced. Defaults to 10 seconds.</summary>
+    /// <summary>Time from the start of DATA, or of the first BDAT of a transaction, before <see cref="MinDataRate"/> is
+    /// enforced. Defaults to 10 seconds. For BDAT the rate covers the whole transaction up to <c>BDAT … LAST</c>, the
+    /// commands between chunks included.</summary>
     public TimeSpan MinDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest time one command line (or SASL response line) may take to arrive, from its first octet to its
+    /// CRLF; a slower client gets <c>421 4.4.2</c>. Bounds a client that drips a line one octet at a time, which
+    /// <see cref="IdleTimeout"/> alone does not, since every octet restarts it. Defaults to 60 seconds, ample for a
+    /// 12,290-octet AUTH line on any link.</summary>
+    public TimeSpan CommandLineTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Most simultaneous connections in all; more get <c>421 4.4.5</c>. Defaults to 10,000.</summary>
     public int MaxConnections { get; set; } = 10_000;
@@ -53,9 +67,11 @@ public sealed class SmtpServerLimits
     public void Validate()
     {
         if (MessageSize < 1024) throw new ArgumentOutOfRangeException(nameof(MessageSize), MessageSize, "message_size must be at least 1024 bytes");
+        if (MaxBodyMemory < 0) throw new ArgumentOutOfRangeException(nameof(MaxBodyMemory), MaxBodyMemory, "max_body_memory must not be negative");
         if (RecipientsPerMessage < 1) throw new ArgumentOutOfRangeException(nameof(RecipientsPerMessage), RecipientsPerMessage, "recipients must be at least 1 (RFC 5321 asks for 100)");
         if (IdleTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "idle_timeout must be positive");
         if (MinDataRate < 0) throw new ArgumentOutOfRangeException(nameof(MinDataRate), MinDataRate, "min_data_rate must not be negative");
+        if (CommandLineTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CommandLineTimeout), CommandLineTimeout, "command_line_timeout must be positive");
         if (MinDataRateGracePeriod < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MinDataRateGracePeriod), MinDataRateGracePeriod, "min_data_rate_grace must not be negative");
         if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "max_connections must be at least 1");
         if (MaxConnectionsPerIp < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerIp), MaxConnectionsPerIp, "max_connections_per_ip must be at least 1");

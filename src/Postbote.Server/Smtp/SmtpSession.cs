@@ -51,6 +51,7 @@ internal sealed class SmtpSession : ITimeoutTarget
     private bool _saslFinal;
     private bool _discardingSasl;
     private string? _saslUser;
+    private bool _authAttempt;
 
     private Mode _mode;
     private bool _closing;
@@ -62,6 +63,8 @@ internal sealed class SmtpSession : ITimeoutTarget
     private long _dataStart;
     private long _dataBytes;
     private long _shutdownDeadline;
+    private long _lineStart;
+    private long _linesCompleted;
     private volatile string? _abortReason;
     private volatile bool _finished;
 
@@ -87,6 +90,7 @@ internal sealed class SmtpSession : ITimeoutTarget
     private long _messageBytes;
     private ArrayBufferWriter<byte>? _bodyBuffer;
     private ArrayBufferWriter<byte>? _headerCapture;
+    private SmtpReply? _writeFailure;
     private bool _headerComplete;
 
     public SmtpSession(SmtpServer server, ListenerOptions listener, Stream stream, SessionInfo info, ILogger log)
@@ -196,8 +200,15 @@ internal sealed class SmtpSession : ITimeoutTarget
                     break;
                 }
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                _deadline = _time.GetTimestamp() + ToTicks(_limits.IdleTimeout);
+                long readAt = _time.GetTimestamp();
+                _deadline = readAt + ToTicks(_limits.IdleTimeout);
+                // No command line timeout while the session works on what arrived; afterwards it runs from the first
+                // octet of the line still incomplete (kept when this read only added to the same line).
+                long lineStart = _lineStart, linesBefore = _linesCompleted;
+                _lineStart = 0;
                 SequencePosition consumed = await ProcessAsync(buffer).ConfigureAwait(false);
+                if (_mode == Mode.DiscardLine || _mode is Mode.Command or Mode.Auth && !buffer.Slice(consumed).IsEmpty)
+                    _lineStart = lineStart != 0 && _linesCompleted == linesBefore ? lineStart : readAt;
                 if (result.IsCompleted)
                 {
                     if (_mode != Mode.Command || !buffer.Slice(consumed).IsEmpty)
@@ -221,6 +232,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             await shutdownReg.DisposeAsync().ConfigureAwait(false);
             _server.Heartbeat.Remove(this);
             _finished = true;
+            SettleAuthAttempt(failed: false); // the connection ended in the middle of an exchange
             await AbortMessageAsync().ConfigureAwait(false);
             if (_pipesReady)
             {
@@ -254,6 +266,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     }
                     ReadOnlySequence<byte> line = buffer.Slice(0, lf.Value);
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    _linesCompleted++;
                     if (line.Length > MaxPhysicalLine)
                     {
                         Reply(IsAuthLine(line) ? SaslLineTooLong : SmtpReply.LineTooLong);
@@ -285,6 +298,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     }
                     ReadOnlySequence<byte> line = buffer.Slice(0, lf.Value);
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    _linesCompleted++;
                     byte[] text = line.ToArray();
                     int n = text.Length > 0 && text[^1] == '\r' ? text.Length - 1 : text.Length;
                     // A SASL response carries credentials (a password in PLAIN and LOGIN): the transcript shows its size only.
@@ -297,6 +311,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                     SequencePosition? lf = buffer.PositionOf((byte)'\n');
                     if (lf is null) return buffer.End;
                     buffer = buffer.Slice(buffer.GetPosition(1, lf.Value));
+                    _linesCompleted++;
                     _mode = Mode.Command;
                     if (_sasl is not null) EndSasl();
                     // RFC 4954 §4: a SASL line (an AUTH command or a response) over 12,288 octets gets 500 5.5.6.
@@ -604,12 +619,6 @@ internal sealed class SmtpSession : ITimeoutTarget
             Reply(new SmtpReply(SmtpReplyCode.ParameterNotImplemented, EnhancedStatusCode.InvalidArguments, "Error: authentication type not available on this connection"));
             return default;
         }
-        if (auth.Limiter.IsBlocked(_info.Remote.Address, out _))
-        {
-            _log.LogWarning("AUTH refused: {Client} is blocked after too many failures", _info.Remote.Address);
-            Reply(new SmtpReply(SmtpReplyCode.TemporaryAuthenticationFailure, EnhancedStatusCode.TemporarySecurity, "Error: too many failed authentication attempts, try again later"));
-            return default;
-        }
         byte[]? response = null;
         if (!initial.IsEmpty)
         {
@@ -619,6 +628,15 @@ internal sealed class SmtpSession : ITimeoutTarget
                 return default;
             }
         }
+        // The attempt is counted before the credentials are checked (and settled after), so that parallel connections
+        // from one address cannot have more guesses checked than max_failures.
+        if (!auth.Limiter.TryBeginAttempt(_info.Remote.Address))
+        {
+            _log.LogWarning("AUTH refused: {Client} has too many failed or pending attempts", _info.Remote.Address);
+            Reply(new SmtpReply(SmtpReplyCode.TemporaryAuthenticationFailure, EnhancedStatusCode.TemporarySecurity, "Error: too many failed authentication attempts, try again later"));
+            return default;
+        }
+        _authAttempt = true;
         _sasl = mechanism.Start(context);
         _saslFinal = false;
         return SaslStepAsync(response);
@@ -665,7 +683,6 @@ internal sealed class SmtpSession : ITimeoutTarget
     private async ValueTask SaslStepAsync(byte[]? response)
     {
         SaslStep step = await _sasl!.StepAsync(response, CancellationToken.None).ConfigureAwait(false);
-        var limiter = _server.Authentication!.Limiter;
         switch (step.Kind)
         {
             case SaslStepKind.Challenge:
@@ -673,6 +690,7 @@ internal sealed class SmtpSession : ITimeoutTarget
                 Reply(new SmtpReply(SmtpReplyCode.AuthenticationChallenge, null, Convert.ToBase64String(step.Data ?? [])));
                 return;
             case SaslStepKind.Success when step.Data is { Length: > 0 } final:
+                SettleAuthAttempt(failed: false);
                 _mode = Mode.Auth;
                 _saslFinal = true;
                 _saslUser = step.User;
@@ -683,13 +701,13 @@ internal sealed class SmtpSession : ITimeoutTarget
                 Authenticated(step.User!);
                 return;
             case SaslStepKind.Malformed:
-                EndSasl();
+                EndSasl(); // nothing was checked: the reservation is released
                 _log.LogInformation("AUTH malformed: {Reason}", step.Reason);
                 Reply(new SmtpReply(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.SyntaxError, "Error: malformed authentication data"));
                 return;
             default:
+                SettleAuthAttempt(failed: true);
                 EndSasl();
-                limiter.RecordFailure(_info.Remote.Address);
                 _log.LogWarning("AUTH failed from {Client}: {Reason}", _info.Remote.Address, step.Reason);
                 Reply(new SmtpReply(SmtpReplyCode.AuthenticationInvalid, new EnhancedStatusCode(5, 7, 8), "Error: authentication failed"));
                 return;
@@ -698,6 +716,7 @@ internal sealed class SmtpSession : ITimeoutTarget
 
     private void Authenticated(string user)
     {
+        SettleAuthAttempt(failed: false);
         _server.Authentication!.Limiter.RecordSuccess(_info.Remote.Address);
         _saslUser = user;
         _info = _info with { AuthenticatedUser = user };
@@ -705,8 +724,17 @@ internal sealed class SmtpSession : ITimeoutTarget
         Reply(new SmtpReply(SmtpReplyCode.AuthenticationSucceeded, new EnhancedStatusCode(2, 7, 0), "Authentication successful"));
     }
 
+    /// <summary>Settles the attempt reserved when AUTH began, once: a failure is counted, anything else releases it.</summary>
+    private void SettleAuthAttempt(bool failed)
+    {
+        if (!_authAttempt) return;
+        _authAttempt = false;
+        _server.Authentication!.Limiter.EndAttempt(_info.Remote.Address, failed);
+    }
+
     private void EndSasl()
     {
+        SettleAuthAttempt(failed: false);
         _sasl = null;
         _saslFinal = false;
         if (_mode == Mode.Auth) _mode = Mode.Command;
@@ -828,7 +856,18 @@ internal sealed class SmtpSession : ITimeoutTarget
         if (hasArguments) { Reply(Syntax("Syntax: DATA")); return; }
         if (!_hasMail || _bdatActive) { Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: need MAIL command")); return; }
         if (_recipients.Count == 0) { Reply(new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.InvalidCommand, "Error: no valid recipients")); return; }
-        if (!await BeginMessageAsync().ConfigureAwait(false)) return;
+        if (_mailParams.Body == BodyType.BinaryMime)
+        {
+            // RFC 3030 §3: "If a DATA command is issued after a MAIL command containing the body-value of "BINARYMIME", a
+            // 503 "Bad sequence of commands" response MUST be sent."
+            Reply(new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: BODY=BINARYMIME needs BDAT, not DATA"));
+            return;
+        }
+        if (await BeginMessageAsync().ConfigureAwait(false) is { } failure)
+        {
+            Reply(failure);
+            return;
+        }
         _decoder = new DataDecoder(_limits.MessageSize, _limits.TextLineLength);
         _mode = Mode.Data;
         Reply(SmtpReply.StartMailInput);
@@ -861,7 +900,7 @@ internal sealed class SmtpSession : ITimeoutTarget
             if ((Extensions & SmtpExtensions.Chunking) == 0) _bdatFailure = NotImplemented;
             else if (!_hasMail) _bdatFailure = new SmtpReply(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: need MAIL command");
             else if (_recipients.Count == 0) _bdatFailure = new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.InvalidCommand, "Error: no valid recipients");
-            else if (!await BeginMessageAsync().ConfigureAwait(false)) _bdatFailure = SmtpReply.QueueWriteError;
+            else if (await BeginMessageAsync().ConfigureAwait(false) is { } failure) _bdatFailure = failure;
             else
             {
                 _bdatActive = true;
@@ -951,7 +990,9 @@ internal sealed class SmtpSession : ITimeoutTarget
 
     // ---- the message ----------------------------------------------------------------------------------------------
 
-    private async ValueTask<bool> BeginMessageAsync()
+    /// <summary>Begins the message in the spool and writes its Received header.</summary>
+    /// <returns><c>null</c> when begun, else the reply for the client (the failure is the server's).</returns>
+    private async ValueTask<SmtpReply?> BeginMessageAsync()
     {
         _queueId = QueueId.New(_time.GetUtcNow());
         _messageBytes = 0;
@@ -959,21 +1000,26 @@ internal sealed class SmtpSession : ITimeoutTarget
         _dataBytes = 0;
         _bodyBuffer ??= new ArrayBufferWriter<byte>(16 * 1024);
         _bodyBuffer.ResetWrittenCount();
+        _writeFailure = null;
         try
         {
             _message = await _server.Sink.BeginAsync(_queueId, CancellationToken.None).ConfigureAwait(false);
             byte[] received = Encoding.UTF8.GetBytes(ReceivedHeader());
             await _message.WriteAsync(received, CancellationToken.None).ConfigureAwait(false);
-            return true;
+            return null;
         }
         catch (IOException e)
         {
             _log.LogError(e, "cannot begin message {QueueId} in the spool", _queueId);
             await AbortMessageAsync().ConfigureAwait(false);
-            Reply(SmtpReply.QueueWriteError);
-            return false;
+            return StorageFaults.IsOutOfSpace(e) ? SmtpReply.InsufficientSystemStorage : SmtpReply.QueueWriteError;
         }
     }
+
+    /// <summary>The reply for a spool write or commit that failed after the message was begun: <c>451 4.3.1</c> when the
+    /// file system is full (RFC 3463 §3.4), else <c>451 4.3.0</c>.</summary>
+    private static SmtpReply WriteFailureReply(IOException e) =>
+        StorageFaults.IsOutOfSpace(e) ? SmtpReply.MailSystemFull : SmtpReply.QueueWriteError;
 
     /// <summary>Moves decoded body bytes from the session's buffer to the spool writer.</summary>
     private async ValueTask SpillBodyAsync()
@@ -990,7 +1036,8 @@ internal sealed class SmtpSession : ITimeoutTarget
             {
                 _log.LogError(e, "spool write failed for {QueueId}", _queueId);
                 await AbortMessageAsync().ConfigureAwait(false);
-                if (_mode == Mode.Bdat || _bdatActive) _bdatFailure = SmtpReply.QueueWriteError;
+                _writeFailure = WriteFailureReply(e);
+                if (_mode == Mode.Bdat || _bdatActive) _bdatFailure ??= _writeFailure;
             }
         }
         _bodyBuffer.ResetWrittenCount();
@@ -1002,7 +1049,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         IMessageWriter? message = _message;
         if (message is null)
         {
-            Reply(SmtpReply.QueueWriteError);
+            Reply(_writeFailure ?? SmtpReply.QueueWriteError);
             ResetTransaction();
             return;
         }
@@ -1030,7 +1077,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         {
             _log.LogError(e, "commit failed for {QueueId}", _queueId);
             await AbortMessageAsync().ConfigureAwait(false);
-            Reply(SmtpReply.QueueWriteError);
+            Reply(WriteFailureReply(e));
             ResetTransaction();
             return;
         }
@@ -1081,6 +1128,7 @@ internal sealed class SmtpSession : ITimeoutTarget
         _bdatFailure = null;
         _messageBytes = 0;
         _dataStart = 0;
+        _writeFailure = null;
     }
 
     /// <summary>The trace header of RFC 5321 §4.4, with the protocol name of RFC 3848 / RFC 6531 §3.7.3.</summary>
@@ -1127,7 +1175,9 @@ internal sealed class SmtpSession : ITimeoutTarget
             _closing = true;
             return;
         }
-        if (code >= 400 && ++_errors >= _limits.MaxErrors)
+        // A temporary mail-system status (4.3.x, RFC 3463 §3.4: the spool could not take the message) is the server's own
+        // fault, not the client's: it does not bring the client nearer to being cut off.
+        if (code >= 400 && reply.Status is not { Class: 4, Subject: 3 } && ++_errors >= _limits.MaxErrors)
         {
             _log.LogInformation("too many errors ({Errors}), closing", _errors);
             ReplyWriter.Write(_writer, new SmtpReply(SmtpReplyCode.ServiceNotAvailable, EnhancedStatusCode.TemporarySecurity, _options.HostName + " Error: too many errors"));
@@ -1190,7 +1240,15 @@ internal sealed class SmtpSession : ITimeoutTarget
             Abort("shutdown");
             return;
         }
-        if (_mode is Mode.Data or Mode.Bdat && _limits.MinDataRate > 0 && _dataStart != 0)
+        long lineStart = _lineStart;
+        if (lineStart != 0 && nowTicks - lineStart > ToTicks(_limits.CommandLineTimeout))
+        {
+            Abort("command line timeout exceeded");
+            return;
+        }
+        // The rate covers a BDAT transaction from its first chunk to LAST, the commands between chunks included: a
+        // client cannot keep a transaction alive with tiny chunks far apart.
+        if ((_mode is Mode.Data or Mode.Bdat || _bdatActive) && _limits.MinDataRate > 0 && _dataStart != 0)
         {
             double seconds = _time.GetElapsedTime(_dataStart, nowTicks).TotalSeconds;
             if (seconds > _limits.MinDataRateGracePeriod.TotalSeconds && _dataBytes < seconds * _limits.MinDataRate)

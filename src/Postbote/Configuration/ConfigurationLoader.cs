@@ -147,7 +147,7 @@ public static class ConfigurationLoader
         }
         catch (ArgumentException e)
         {
-            throw new FormatException(e.Message, e);
+            throw new FormatException(OneLine(e), e);
         }
         return c;
     }
@@ -199,8 +199,10 @@ public static class ConfigurationLoader
             switch (k)
             {
                 case "message_size": l.MessageSize = Int(name, v, 1024, long.MaxValue); break;
+                case "max_body_memory": l.MaxBodyMemory = Int(name, v, 0, long.MaxValue); break;
                 case "recipients": l.RecipientsPerMessage = (int)Int(name, v, 1, 100_000); break;
                 case "idle_timeout": l.IdleTimeout = Seconds(name, v); break;
+                case "command_line_timeout": l.CommandLineTimeout = Seconds(name, v); break;
                 case "min_data_rate": l.MinDataRate = (int)Int(name, v, 0, int.MaxValue); break;
                 case "min_data_rate_grace": l.MinDataRateGracePeriod = Seconds(name, v); break;
                 case "max_connections": l.MaxConnections = (int)Int(name, v, 1, 1_000_000); break;
@@ -249,6 +251,15 @@ public static class ConfigurationLoader
         string text = with < 0 || end < 0 ? message : message[..with] + message[(end + 1)..];
         text = System.Text.RegularExpressions.Regex.Replace(text, @"at \((\d+),\d+\)", "at line $1");
         return text.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>The reason alone, on one line: without the " (Parameter 'X')" and "Actual value was …" that
+    /// <see cref="ArgumentException.Message"/> appends.</summary>
+    private static string OneLine(ArgumentException e)
+    {
+        string message = e.Message.Split('\n')[0].TrimEnd('\r');
+        int parameter = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return parameter > 0 ? message[..parameter] : message;
     }
 
     private static FormatException Unknown(string key) => new($"unknown setting '{key}' (see docs/configuration.md)");

@@ -62,6 +62,10 @@ public sealed class PostboteServer : IAsyncDisposable
     /// <summary>The submissions port (implicit TLS) on 127.0.0.1; 0 without <see cref="ServerOptions.Submissions"/>.</summary>
     public int SubmissionsPort { get; }
 
+    /// <summary>A command the server is started through, e.g. <c>["prlimit", "--nofile=256:256", "--"]</c>; it must exec
+    /// the server in its own process, so that <see cref="ProcessId"/> stays the server's. Empty: started directly.</summary>
+    public IReadOnlyList<string> LaunchPrefix { get; set; } = [];
+
     /// <summary>The greeting line seen when the server became ready.</summary>
     public string Greeting { get; private set; } = string.Empty;
 
@@ -134,6 +138,19 @@ public sealed class PostboteServer : IAsyncDisposable
         Posix.Signal(ProcessId, Posix.SigHup);
     }
 
+    /// <summary>The file descriptors the server process has open now (from /proc; -1 when it cannot be read).</summary>
+    public int DescriptorsOpen()
+    {
+        try
+        {
+            return Directory.GetFileSystemEntries($"/proc/{ProcessId}/fd").Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>How many lines the server printed so far contain <paramref name="text"/>.</summary>
     public int LogCount(string text)
     {
@@ -177,8 +194,8 @@ public sealed class PostboteServer : IAsyncDisposable
 
         await RepoLayout.EnsureServerBuiltAsync();
         starts++;
-        AddLog($"=== start #{starts}: dotnet {RepoLayout.ServerDll} serve --config {ConfigPath}");
-        var psi = new ProcessStartInfo("dotnet")
+        AddLog($"=== start #{starts}: {string.Join(' ', LaunchPrefix)} dotnet {RepoLayout.ServerDll} serve --config {ConfigPath}");
+        var psi = new ProcessStartInfo(LaunchPrefix.Count > 0 ? LaunchPrefix[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -186,6 +203,16 @@ public sealed class PostboteServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = TempDir,
         };
+        foreach (var argument in LaunchPrefix.Skip(1))
+        {
+            psi.ArgumentList.Add(argument);
+        }
+
+        if (LaunchPrefix.Count > 0)
+        {
+            psi.ArgumentList.Add("dotnet");
+        }
+
         psi.ArgumentList.Add(RepoLayout.ServerDll);
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add("--config");

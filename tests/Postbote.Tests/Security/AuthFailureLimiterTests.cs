@@ -116,4 +116,39 @@ public sealed class AuthFailureLimiterTests
     [Fact]
     public void InvalidOptionsAreRefused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new AuthFailureLimiter(new AuthFailureLimiterOptions { MaxFailures = 0 }));
+
+    [Fact]
+    public void ReservationsInFlightCountAgainstTheLimit()
+    {
+        AuthFailureLimiter limiter = Limiter();
+        for (int i = 0; i < 20; i++) Assert.True(limiter.TryBeginAttempt(Attacker));
+        // 20 checks running at once: the 21st may not start, however many connections the address opens.
+        Assert.False(limiter.TryBeginAttempt(Attacker));
+        Assert.True(limiter.TryBeginAttempt(Bystander));
+        for (int i = 0; i < 19; i++) limiter.EndAttempt(Attacker, failed: true);
+        Assert.False(limiter.IsBlocked(Attacker, out _));
+        Assert.False(limiter.TryBeginAttempt(Attacker)); // 19 failed + 1 still in flight
+        limiter.EndAttempt(Attacker, failed: true);
+        Assert.True(limiter.IsBlocked(Attacker, out _));
+    }
+
+    [Fact]
+    public void SuccessAndAbandonedExchangesReleaseTheirReservation()
+    {
+        AuthFailureLimiter limiter = Limiter();
+        for (int i = 0; i < 20; i++) Assert.True(limiter.TryBeginAttempt(Attacker));
+        for (int i = 0; i < 20; i++) limiter.EndAttempt(Attacker, failed: false);
+        for (int i = 0; i < 20; i++) Assert.True(limiter.TryBeginAttempt(Attacker));
+        Assert.False(limiter.IsBlocked(Attacker, out _));
+    }
+
+    [Fact]
+    public void AnEntryWithAttemptsInFlightIsNotPruned()
+    {
+        AuthFailureLimiter limiter = Limiter();
+        Assert.True(limiter.TryBeginAttempt(Attacker));
+        _time.Advance(TimeSpan.FromMinutes(16));
+        limiter.RecordFailure(Bystander);
+        Assert.Equal(2, limiter.TrackedCount);
+    }
 }

@@ -25,7 +25,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public SmtpServer Server { get; }
     public IPEndPoint EndPoint => Server.BoundEndpoints[0];
 
-    public static async Task<SmtpTestServer> StartAsync(Action<SmtpServerOptions>? configure = null)
+    /// <param name="configure">Changes the options before the server starts.</param>
+    /// <param name="sink">Makes the sink messages go to, given the spool (by default the spool itself).</param>
+    public static async Task<SmtpTestServer> StartAsync(Action<SmtpServerOptions>? configure = null, Func<Spool, IMessageSink>? sink = null)
     {
         var dir = new TempDirectory();
         var options = new SmtpServerOptions
@@ -43,7 +45,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
             MaildirRoot = dir.Combine("mail"),
         };
         var spool = new Spool(new SpoolOptions { Directory = dir.Combine("spool"), CorruptDirectory = dir.Combine("corrupt") }, NullLogger<Spool>.Instance);
-        var server = new SmtpServer(options, new RelayPolicy(new LocalRecipients(local)), spool, NullLoggerFactory.Instance, TimeProvider.System);
+        var server = new SmtpServer(options, new RelayPolicy(new LocalRecipients(local)), sink?.Invoke(spool) ?? spool, NullLoggerFactory.Instance, TimeProvider.System);
         await server.StartAsync(CancellationToken.None);
         return new SmtpTestServer(spool, server);
     }
