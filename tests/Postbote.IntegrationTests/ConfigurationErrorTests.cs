@@ -21,7 +21,7 @@ public sealed class ConfigurationErrorTests
             await File.WriteAllTextAsync(path, "data_dir = \"" + Path.Combine(dir, "data") + "\"\n" + toml);
             var result = await ExternalProcess.RunAsync("dotnet", [RepoLayout.ServerDll, "serve", "--config", path], TimeSpan.FromSeconds(60), dir);
             Assert.Equal(2, result.ExitCode);
-            Assert.Equal($"postbote: configuration {path}: {reason}\n", result.StandardError.Replace("\r\n", "\n", StringComparison.Ordinal));
+            Assert.Equal($"postbote: {path}: {reason}\n", result.StandardError.Replace("\r\n", "\n", StringComparison.Ordinal));
         }
         finally
         {
