@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Postbote.Delivery;
+using Postbote.IO;
 using Postbote.Net;
 using Postbote.Host.Configuration;
 using Postbote.Host.Startup;

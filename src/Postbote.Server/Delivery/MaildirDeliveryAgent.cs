@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
+using Postbote.IO;
 using Postbote.Queue;
 
 namespace Postbote.Delivery;

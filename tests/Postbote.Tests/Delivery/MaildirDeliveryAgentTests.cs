@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Postbote.Core;
 using Postbote.Delivery;
+using Postbote.IO;
 using Postbote.Queue;
 using Postbote.Tests.Queue;
 
@@ -15,7 +16,7 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly DurabilityBarrier _barrier;
 
-    public MaildirDeliveryAgentTests() => _barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.SyncFs);
+    public MaildirDeliveryAgentTests() => _barrier = new DurabilityBarrier(_dir.Path, SyncMode.SyncFs);
 
     public void Dispose()
     {
