@@ -140,18 +140,6 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     }
 
     [Fact]
-    public void FileNameIsDeterministicAndEscapesTheHost()
-    {
-        MaildirDeliveryAgent agent = Agent("mx/1:25");
-        Envelope envelope = Request(null, false, "alice@example.com").Envelope;
-        uint hash = Crc32C.Compute("alice@example.com"u8);
-        string expected = $"{Received.ToUnixTimeSeconds()}.Q0123456789ABCDEFM{hash:X8}.mx\\0571\\07225";
-        Assert.Equal("1709528767.Q0123456789ABCDEFM" + hash.ToString("X8", System.Globalization.CultureInfo.InvariantCulture) + ".mx\\0571\\07225", expected);
-        Assert.Equal(expected, agent.GetFileName(envelope, "alice@example.com"));
-        Assert.NotEqual(agent.GetFileName(envelope, "alice@example.com"), agent.GetFileName(envelope, "bob@example.com"));
-    }
-
-    [Fact]
     public async Task RecoveredRedeliveryDoesNotDuplicate()
     {
         MaildirDeliveryAgent agent = Agent();
