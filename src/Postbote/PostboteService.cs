@@ -7,6 +7,7 @@ using Postbote.Net;
 using Postbote.Host.Configuration;
 using Postbote.Host.Startup;
 using Postbote.Queue;
+using Postbote.Routing;
 using Postbote.Security;
 using Postbote.Security.Sasl;
 using Postbote.Security.Users;

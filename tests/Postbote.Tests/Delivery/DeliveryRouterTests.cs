@@ -3,6 +3,7 @@ using Postbote.Core;
 using Postbote.Delivery;
 using Postbote.IO;
 using Postbote.Queue;
+using Postbote.Routing;
 using Postbote.Tests.Queue;
 
 namespace Postbote.Tests.Delivery;
