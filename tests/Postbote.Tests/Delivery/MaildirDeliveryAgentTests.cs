@@ -125,9 +125,11 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     [Fact]
     public async Task CrlfSplitAcrossCopyChunksBecomesLf()
     {
-        // Lines of 99 bytes + CRLF: over a megabyte, so CRLFs fall across every 64 KiB chunk boundary in every way.
-        var text = new StringBuilder();
-        for (int i = 0; text.Length < 1_100_000; i++) text.Append(new string((char)('a' + i % 26), 99)).Append("\r\n");
+        // One byte, then lines of 126 bytes + CRLF (128 bytes, which divides 64 KiB), over a megabyte: every 64 KiB copy
+        // chunk ends in the CR of a CRLF whose LF starts the next chunk. (Lines of 99 bytes + CRLF, as before, never
+        // split a CRLF.)
+        var text = new StringBuilder("x");
+        for (int i = 0; text.Length < 1_100_000; i++) text.Append(new string((char)('a' + i % 26), 126)).Append("\r\n");
         text.Append("last line without a line end\r");
         byte[] body = Encoding.ASCII.GetBytes(text.ToString());
         string bodyPath = _dir.Combine("lines.eml");
