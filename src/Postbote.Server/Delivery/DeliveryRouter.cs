@@ -1,13 +1,15 @@
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
 using Postbote.Queue;
+using Postbote.Routing;
 
 namespace Postbote.Delivery;
 
 /// <summary>
-/// The delivery agent the scheduler calls: routes each recipient. Local recipients are expanded through
-/// <see cref="ILocalRecipients"/> (aliases, catch-all, postmaster) and delivered by the local agent (Maildir), one copy
-/// per distinct mailbox; remote recipients are deferred with "relaying not available yet", so they stay queued.
+/// The delivery agent the scheduler calls: carries out the <see cref="Route"/> that <see cref="RecipientRouter"/>
+/// decides for each recipient. Local recipients, expanded to their mailboxes (aliases, catch-all, postmaster), are
+/// delivered by the local agent (Maildir), one copy per distinct mailbox; unknown local ones fail permanently; remote
+/// recipients are deferred with "relaying not available yet", so they stay queued.
 /// </summary>
 /// <remarks>
 /// A recipient that expands to several mailboxes is delivered when every copy is; any temporary failure defers it (the
@@ -15,7 +17,7 @@ namespace Postbote.Delivery;
 /// </remarks>
 public sealed class DeliveryRouter : IDeliveryAgent
 {
-    private readonly ILocalRecipients _local;
+    private readonly RecipientRouter _router;
     private readonly IDeliveryAgent _localAgent;
     private readonly ILogger<DeliveryRouter> _logger;
 
@@ -29,7 +31,7 @@ public sealed class DeliveryRouter : IDeliveryAgent
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(localAgent);
         ArgumentNullException.ThrowIfNull(logger);
-        _local = local;
+        _router = new RecipientRouter(local);
         _localAgent = localAgent;
         _logger = logger;
     }
@@ -46,7 +48,8 @@ public sealed class DeliveryRouter : IDeliveryAgent
         for (int i = 0; i < count; i++)
         {
             Recipient recipient = request.Recipients[i];
-            switch (_local.Classify(recipient.Address))
+            Route route = _router.Resolve(recipient.Address);
+            switch (route.Kind)
             {
                 case RecipientKind.Remote:
                     results[i] = RecipientResult.Temporary("relaying not available yet");
@@ -55,12 +58,7 @@ public sealed class DeliveryRouter : IDeliveryAgent
                     results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here");
                     continue;
             }
-            IReadOnlyList<string> expanded = _local.Expand(recipient.Address);
-            if (expanded.Count == 0)
-            {
-                results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here");
-                continue;
-            }
+            IReadOnlyList<string> expanded = route.Mailboxes;
             var mine = new List<int>(expanded.Count);
             foreach (string mailbox in expanded)
             {

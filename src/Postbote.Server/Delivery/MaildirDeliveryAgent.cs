@@ -1,47 +1,44 @@
 using System.Buffers;
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
+using Postbote.IO;
+using Postbote.MailStore;
 using Postbote.Queue;
 
 namespace Postbote.Delivery;
 
 /// <summary>
-/// Delivers to Maildirs (https://cr.yp.to/proto/maildir.html): mailbox <c>user@domain</c> is the directory
-/// <c>{MaildirRoot}/domain/user/</c> with <c>tmp/</c>, <c>new/</c> and <c>cur/</c>, created on demand. Each copy is
-/// <c>Return-Path: &lt;reverse-path&gt;</c> (RFC 5321 §4.4: "the final delivery SMTP server ... MUST insert a
+/// Delivers into the Maildirs of a <see cref="MaildirStore"/> (layout, file names, creating and naming files). Each copy
+/// is <c>Return-Path: &lt;reverse-path&gt;</c> (RFC 5321 §4.4: "the final delivery SMTP server ... MUST insert a
 /// return-path line"), <c>Delivered-To: user@domain</c>, then the spool body with its CRLF line ends stored as LF (the
 /// Maildir convention; <see cref="LocalDeliveryOptions.SaveCrlf"/> keeps CRLF, and a BINARYMIME body keeps its bytes),
 /// converted while it is copied. It is written as an unnamed file in <c>new/</c> (<c>O_TMPFILE</c>), made durable, then
 /// linked into place under its name and the link made durable; where unnamed files do not exist, it is written to
-/// <c>tmp/</c> and renamed into <c>new/</c>.
+/// <c>tmp/</c>, made durable, renamed into <c>new/</c> and the rename made durable. Only then is the recipient
+/// reported delivered.
 /// </summary>
 /// <remarks>
 /// Each recipient of a request is taken as a final mailbox (<c>user@domain</c>; the router expands aliases first).
-/// Recipients naming the same mailbox get one copy. File names are deterministic per queue ID and mailbox,
-/// <c>&lt;received Unix seconds&gt;.Q&lt;queue ID&gt;M&lt;CRC-32C of the mailbox, 8 hex&gt;.&lt;host&gt;</c> followed by
-/// <c>,S=&lt;stored size&gt;,W=&lt;size with CRLF line ends&gt;</c> (both in bytes; Dovecot takes W as RFC822.SIZE), so a
-/// repeated attempt (<see cref="DeliveryRequest.IsRecovered"/>) recognises a copy already in <c>new/</c> or <c>cur/</c>
-/// and does not write another. The syncs go through a shared <see cref="DurabilityBarrier"/>: concurrent deliveries
-/// share one sync for their data and one for their renames.
+/// Recipients naming the same mailbox get one copy. File names are deterministic per queue ID and mailbox
+/// (<see cref="MaildirStore.GetUniqueName"/>), so a repeated attempt (<see cref="DeliveryRequest.IsRecovered"/>)
+/// recognises a copy already in <c>new/</c> or <c>cur/</c> and does not write another. The syncs go through a shared
+/// <see cref="DurabilityBarrier"/>: concurrent deliveries share one sync for their data and one for their links or
+/// renames.
 /// </remarks>
 public sealed class MaildirDeliveryAgent : IDeliveryAgent
 {
     private const int CopyBufferSize = 64 * 1024;
 
-    private readonly string _root;
+    private readonly MaildirStore _store;
     private readonly DurabilityBarrier _barrier;
     private readonly ILogger<MaildirDeliveryAgent> _logger;
-    private readonly string _hostName;
     private readonly bool _saveCrlf;
-    private readonly ConcurrentDictionary<string, bool> _knownMaildirs = new(StringComparer.Ordinal);
-    private volatile bool _unnamedFiles = OperatingSystem.IsLinux();
 
     /// <summary>Creates the agent.</summary>
-    /// <param name="options">The local configuration; <see cref="LocalDeliveryOptions.MaildirRoot"/> is used.</param>
+    /// <param name="options">The local configuration; <see cref="LocalDeliveryOptions.MaildirRoot"/> and
+    /// <see cref="LocalDeliveryOptions.SaveCrlf"/> are used.</param>
     /// <param name="barrier">The group sync for the file system of the Maildir root (may be shared with the spool when
     /// both are on one file system).</param>
     /// <param name="logger">Where failures are logged.</param>
@@ -55,43 +52,14 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         ArgumentNullException.ThrowIfNull(barrier);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.MaildirRoot);
-        _root = Path.GetFullPath(options.MaildirRoot);
+        _store = new MaildirStore(options.MaildirRoot, hostName);
         _barrier = barrier;
         _logger = logger;
-        _hostName = EscapeHostName(hostName ?? Environment.MachineName);
         _saveCrlf = options.SaveCrlf;
     }
 
-    /// <summary>The full path of the Maildir root.</summary>
-    public string Root => _root;
-
-    /// <summary>The full path of the Maildir of a mailbox.</summary>
-    /// <param name="mailbox">The mailbox, <c>user@domain</c>.</param>
-    /// <returns><c>{MaildirRoot}/domain/user</c> in lower case.</returns>
-    /// <exception cref="ArgumentException">The mailbox is not <c>user@domain</c> or is not safe as a path.</exception>
-    public string GetMaildirPath(string mailbox)
-    {
-        ArgumentNullException.ThrowIfNull(mailbox);
-        int at = mailbox.LastIndexOf('@');
-        string user = at > 0 ? mailbox[..at].ToLowerInvariant() : "";
-        string domain = at > 0 ? mailbox[(at + 1)..].ToLowerInvariant() : "";
-        if (!IsSafeSegment(user) || !IsSafeSegment(domain)) throw new ArgumentException($"'{mailbox}' is not a deliverable mailbox.", nameof(mailbox));
-        return Path.Combine(_root, domain, user);
-    }
-
-    /// <summary>The Maildir file name of one message for one mailbox, the same on every attempt.</summary>
-    /// <param name="envelope">The message's envelope (queue ID and received time).</param>
-    /// <param name="mailbox">The mailbox, <c>user@domain</c>, lower case.</param>
-    /// <returns><c>&lt;seconds&gt;.Q&lt;id&gt;M&lt;hash&gt;.&lt;host&gt;</c>; '/' and ':' of the host are written
-    /// <c>\057</c> and <c>\072</c> as the Maildir conventions ask.</returns>
-    public string GetFileName(Envelope envelope, string mailbox)
-    {
-        ArgumentNullException.ThrowIfNull(envelope);
-        ArgumentNullException.ThrowIfNull(mailbox);
-        uint hash = Crc32C.Compute(Encoding.UTF8.GetBytes(mailbox));
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{envelope.ReceivedAt.ToUnixTimeSeconds()}.Q{envelope.Id.Value}M{hash:X8}.{_hostName}");
-    }
+    /// <summary>The Maildirs this agent delivers into.</summary>
+    public MaildirStore Store => _store;
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<RecipientResult>> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
@@ -110,14 +78,14 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             string dir;
             try
             {
-                dir = GetMaildirPath(mailbox);
+                dir = _store.GetMaildirPath(mailbox);
             }
             catch (ArgumentException)
             {
                 results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationSyntax, "not a deliverable mailbox name");
                 continue;
             }
-            var copy = new Copy(mailbox, dir, GetFileName(request.Envelope, mailbox));
+            var copy = new Copy(mailbox, dir, _store.GetUniqueName(request.Envelope.ReceivedAt, request.Envelope.Id, mailbox));
             byMailbox[mailbox] = copy;
             ofRecipient[i] = copy;
             copies.Add(copy);
@@ -129,8 +97,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         {
             try
             {
-                EnsureMaildir(copy.Directory, createdDirectories);
-                if (request.IsRecovered && AlreadyDelivered(copy))
+                _store.EnsureMaildir(copy.Directory, createdDirectories);
+                if (request.IsRecovered && MaildirStore.ContainsMessage(copy.Directory, copy.FileName))
                 {
                     copy.Result = RecipientResult.Delivered("already delivered to maildir");
                     continue;
@@ -179,7 +147,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             {
                 try
                 {
-                    c.Handle = OpenTmp(c, createdDirectories);
+                    c.Handle = _store.OpenNewFile(c.Directory, c.FileName, createdDirectories, out bool unnamed);
+                    c.Unnamed = unnamed;
                     // The two trace headers go out with the first body chunk, in one vectored write.
                     c.Prefix = [header, Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + eol)];
                     c.Lines = 2;
@@ -207,7 +176,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                 byte[] chunk = buffer;
                 if (lf)
                 {
-                    n = DropCarriageReturns(buffer.AsSpan(0, n), converted!, ref pendingCr, bodyOffset == request.Envelope.Size);
+                    n = LineEnds.DropCarriageReturns(buffer.AsSpan(0, n), converted!, ref pendingCr, bodyOffset == request.Envelope.Size);
                     chunk = converted!;
                 }
                 for (int k = written.Count - 1; k >= 0; k--)
@@ -276,7 +245,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         }
         if (written.Count == 0) return;
 
-        // Data durable, then rename into new/, then the renames (and new directories) durable.
+        // Data durable, then link or rename into new/, then the links (and new directories) durable.
         try
         {
             await _barrier.SyncAsync(null, CancellationToken.None).ConfigureAwait(false);
@@ -293,30 +262,19 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             {
                 // Maildir++ sizes: S= what is stored, W= the size with CRLF line ends (RFC822.SIZE for IMAP readers).
                 long crlfSize = lf ? c.Offset + c.Lines : c.Offset;
-                c.FinalName = string.Create(CultureInfo.InvariantCulture, $"{c.FileName},S={c.Offset},W={crlfSize}");
+                string fileName = MaildirStore.WithSizes(c.FileName, c.Offset, crlfSize);
                 if (c.Unnamed)
                 {
-                    // An existing file of that name is this very copy, delivered before a crash (the name is derived
-                    // from the queue ID and the mailbox): nothing more to do.
-                    NativeMethods.TryLinkUnnamed(c.Handle!, c.NewPath);
+                    MaildirStore.LinkIntoNew(c.Handle!, c.Directory, fileName);
                     c.Handle!.Dispose();
                     c.Handle = null;
                 }
                 else
                 {
-                    try
-                    {
-                        File.Move(c.TmpPath, c.NewPath, overwrite: true);
-                    }
-                    catch (DirectoryNotFoundException)
-                    {
-                        // new/ was removed while the copy was written (by hand, or by a clean-up): make it again, once.
-                        System.IO.Directory.CreateDirectory(Path.Combine(c.Directory, "new"));
-                        File.Move(c.TmpPath, c.NewPath, overwrite: true);
-                    }
+                    MaildirStore.MoveIntoNew(c.Directory, c.FileName, fileName);
                 }
                 renamed.Add(c);
-                createdDirectories.Add(Path.Combine(c.Directory, "new"));
+                createdDirectories.Add(MaildirStore.NewDirectory(c.Directory));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -351,105 +309,6 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         c.Offset += chunk.Length;
     }
 
-    /// <summary>Creates the copy's file in tmp/; if the Maildir vanished since it was last seen (removed by hand while the
-    /// server runs), it is made again and the open retried once.</summary>
-    private SafeFileHandle OpenTmp(Copy c, HashSet<string> createdDirectories)
-    {
-        // Preferred: an unnamed file in new/ (O_TMPFILE), linked into place once durable: one directory operation per
-        // copy instead of create in tmp/ plus rename, and a crash leaves nothing behind. Elsewhere: tmp/ and rename.
-        if (_unnamedFiles && NativeMethods.TryOpenUnnamed(Path.Combine(c.Directory, "new")) is { } unnamed)
-        {
-            c.Unnamed = true;
-            return unnamed;
-        }
-        if (_unnamedFiles && System.IO.Directory.Exists(Path.Combine(c.Directory, "new"))) _unnamedFiles = false;
-        try
-        {
-            return File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            _knownMaildirs.TryRemove(c.Directory, out _);
-            EnsureMaildir(c.Directory, createdDirectories);
-            return File.OpenHandle(c.TmpPath, FileMode.Create, FileAccess.Write, FileShare.None);
-        }
-    }
-
-    private void EnsureMaildir(string directory, HashSet<string> createdDirectories)
-    {
-        if (_knownMaildirs.ContainsKey(directory)) return;
-        string domainDir = Path.GetDirectoryName(directory)!;
-        bool existed = System.IO.Directory.Exists(directory);
-        bool domainExisted = existed || System.IO.Directory.Exists(domainDir);
-        System.IO.Directory.CreateDirectory(Path.Combine(directory, "tmp"));
-        System.IO.Directory.CreateDirectory(Path.Combine(directory, "new"));
-        System.IO.Directory.CreateDirectory(Path.Combine(directory, "cur"));
-        if (!existed) createdDirectories.Add(directory);
-        if (!domainExisted)
-        {
-            createdDirectories.Add(domainDir);
-            createdDirectories.Add(_root);
-        }
-        _knownMaildirs.TryAdd(directory, true);
-    }
-
-    private static bool AlreadyDelivered(Copy copy)
-    {
-        // The name is the base name, then ",S=…,W=…" (and ":2,flags" once a reader moved it to cur/).
-        foreach (string sub in (ReadOnlySpan<string>)["new", "cur"])
-        {
-            string dir = Path.Combine(copy.Directory, sub);
-            if (File.Exists(Path.Combine(dir, copy.FileName))) return true;
-            foreach (string suffix in (ReadOnlySpan<string>)[",*", ":*"])
-            {
-                using IEnumerator<string> e = System.IO.Directory.EnumerateFiles(dir, copy.FileName + suffix).GetEnumerator();
-                if (e.MoveNext()) return true;
-            }
-        }
-        return false;
-    }
-
-    /// <summary>Copies a chunk of a body whose lines end in CRLF with the CR of every CRLF left out; a CR at the end of a
-    /// chunk is held back until the next chunk shows whether LF follows. A CR not followed by LF is kept.</summary>
-    /// <param name="chunk">The chunk as read from the spool.</param>
-    /// <param name="output">Where the converted bytes go; at least one byte longer than <paramref name="chunk"/>.</param>
-    /// <param name="pendingCr">Whether the previous chunk ended in a CR that was held back; updated.</param>
-    /// <param name="last">Whether this is the last chunk (a held-back CR is then written).</param>
-    /// <returns>The number of bytes written to <paramref name="output"/>.</returns>
-    private static int DropCarriageReturns(ReadOnlySpan<byte> chunk, Span<byte> output, ref bool pendingCr, bool last)
-    {
-        int w = 0;
-        if (pendingCr && (chunk.IsEmpty || chunk[0] != (byte)'\n')) output[w++] = (byte)'\r';
-        pendingCr = false;
-        int r = 0;
-        while (r < chunk.Length)
-        {
-            int cr = chunk[r..].IndexOf((byte)'\r');
-            if (cr < 0)
-            {
-                chunk[r..].CopyTo(output[w..]);
-                w += chunk.Length - r;
-                break;
-            }
-            chunk.Slice(r, cr).CopyTo(output[w..]);
-            w += cr;
-            r += cr + 1;
-            if (r < chunk.Length)
-            {
-                if (chunk[r] != (byte)'\n') output[w++] = (byte)'\r';
-            }
-            else if (last)
-            {
-                output[w++] = (byte)'\r';
-            }
-            else
-            {
-                pendingCr = true;
-            }
-        }
-        return w;
-    }
-
     private RecipientResult Fail(Copy copy, Exception e)
     {
         string reason = Describe(e, copy.Directory);
@@ -481,31 +340,14 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         c.Handle?.Dispose();
         c.Handle = null;
         c.Result = result;
-        if (c.Unnamed) return; // an unnamed file vanishes when its handle closes
-        try
-        {
-            File.Delete(c.TmpPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A stale file in tmp/ is harmless (Maildir readers ignore tmp/).
-        }
+        if (!c.Unnamed) MaildirStore.DiscardTmp(c.Directory, c.FileName); // an unnamed file vanishes when its handle closes
     }
-
-    private static bool IsSafeSegment(string s) =>
-        s.Length > 0 && s != "." && s != ".." && s.IndexOfAny(['/', '\\', '\0']) < 0;
-
-    private static string EscapeHostName(string host) =>
-        host.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
 
     private sealed class Copy(string mailbox, string directory, string fileName)
     {
         public string Mailbox { get; } = mailbox;
         public string Directory { get; } = directory;
         public string FileName { get; } = fileName;
-        public string TmpPath => Path.Combine(Directory, "tmp", FileName);
-        public string NewPath => Path.Combine(Directory, "new", FinalName ?? FileName);
-        public string? FinalName { get; set; }
         public long Lines { get; set; }
         public SafeFileHandle? Handle { get; set; }
         public bool Unnamed { get; set; }

@@ -4,8 +4,9 @@ namespace Postbote.Queue;
 
 /// <summary>One delivery attempt of one message to some of its recipients.</summary>
 /// <param name="Envelope">The message's envelope (reverse-path, DSN parameters, received time, size in bytes).</param>
-/// <param name="BodyPath">The full path of the body file; read it, never change it. Its length is
-/// <see cref="Envelope.Size"/> bytes.</param>
+/// <param name="BodyPath">The full path of the file that holds the body, a spool segment or the body's own file (see
+/// <see cref="SpoolEntry.BodyPath"/>); read it, never change it. The body is the <see cref="Envelope.Size"/> bytes at
+/// <see cref="BodyOffset"/>.</param>
 /// <param name="Recipients">The recipients to attempt, a subset of <see cref="Envelope.Recipients"/>; the agent answers
 /// one <see cref="RecipientResult"/> per entry, in the same order.</param>
 /// <param name="IsRecovered"><c>true</c> when an earlier attempt may already have delivered some copies (the entry was

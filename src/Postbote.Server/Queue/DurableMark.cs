@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
 using Postbote.Core;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 

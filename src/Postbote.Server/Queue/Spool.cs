@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 
@@ -76,7 +77,7 @@ public sealed partial class Spool : IMessageSink, IDisposable
 
     /// <summary>The configured sync mode. The spool itself always fdatasyncs its segment once per batch; the mode
     /// applies to the Maildir side, which shares it.</summary>
-    public SpoolSyncMode SyncMode { get; }
+    public SyncMode SyncMode { get; }
 
     /// <summary>How many durable batches (one fdatasync each) have been written: commits per round is the group-commit
     /// factor.</summary>

@@ -9,7 +9,10 @@ namespace Postbote.Queue;
 /// <param name="Envelope">The envelope; <see cref="Envelope.Size"/> is the body length in bytes.</param>
 /// <param name="States">The queue state per recipient, parallel to <see cref="Envelope.Recipients"/> (same count, same
 /// order).</param>
-/// <param name="BodyPath">The full path of the body file <c>&lt;id&gt;.eml</c>, exactly <see cref="Envelope.Size"/> bytes.</param>
+/// <param name="BodyPath">The full path of the file that holds the body: the spool segment <c>seg-NNNNNNNNNNNN.log</c>
+/// whose record carries it, at <see cref="BodyOffset"/>; or, for a body too large to go inline, its own file
+/// <c>&lt;id&gt;.eml</c>, which holds exactly the body (<see cref="BodyOffset"/> 0). The body is
+/// <see cref="Envelope.Size"/> bytes either way.</param>
 /// <param name="IsRecovered"><c>true</c> when the entry was found in the spool at start-up (an earlier run may have
 /// delivered some copies before it stopped), <c>false</c> for a fresh commit.</param>
 public sealed record SpoolEntry(Envelope Envelope, IReadOnlyList<RecipientQueueState> States, string BodyPath, bool IsRecovered)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 

@@ -1,3 +1,5 @@
+using Postbote.IO;
+
 namespace Postbote.Queue;
 
 /// <summary>
@@ -13,9 +15,9 @@ public sealed class SpoolOptions
     /// <summary>Where entries that cannot be read are moved, never to be retried. Default: <c>data/corrupt</c>.</summary>
     public string CorruptDirectory { get; set; } = Path.Combine("data", "corrupt");
 
-    /// <summary>How local deliveries are made durable (see <see cref="SpoolSyncMode"/>). Default:
-    /// <see cref="SpoolSyncMode.SyncFs"/> on Linux, <see cref="SpoolSyncMode.FsyncEachFile"/> elsewhere.</summary>
-    public SpoolSyncMode SyncMode { get; set; } = OperatingSystem.IsLinux() ? SpoolSyncMode.SyncFs : SpoolSyncMode.FsyncEachFile;
+    /// <summary>How local deliveries are made durable (see <see cref="Postbote.IO.SyncMode"/>). Default:
+    /// <see cref="SyncMode.SyncFs"/> on Linux, <see cref="SyncMode.FsyncEachFile"/> elsewhere.</summary>
+    public SyncMode SyncMode { get; set; } = OperatingSystem.IsLinux() ? SyncMode.SyncFs : SyncMode.FsyncEachFile;
 
     /// <summary>Bytes after which a segment is closed and a new one started. Defaults to 64 MiB; at least 64 KiB.</summary>
     public long SegmentSize { get; set; } = 64L * 1024 * 1024;

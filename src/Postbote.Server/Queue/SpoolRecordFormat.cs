@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Postbote.Core;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
+using Postbote.IO;
 
 namespace Postbote.Queue;
 

@@ -1,6 +1,6 @@
 using MimeKit;
 using Postbote.Core;
-using Postbote.Delivery;
+using Postbote.Routing;
 using Postbote.Security.Users;
 
 namespace Postbote.Security;

@@ -1,4 +1,3 @@
-using ArchUnitNET.Domain;
 using ArchUnitNET.Loader;
 using ArchUnitNET.xUnit;
 using static ArchUnitNET.Fluent.ArchRuleDefinition;
@@ -6,8 +5,11 @@ using static ArchUnitNET.Fluent.ArchRuleDefinition;
 namespace Postbote.Tests.Architecture;
 
 /// <summary>
-/// The arrows of docs/architecture.md, checked on the compiled code: the protocol layer reaches no sockets, storage or
-/// server code; the queue speaks no SMTP; receiving never calls delivery.
+/// The arrows of docs/architecture.md, checked on the compiled code. Each rule covers a namespace with all of its
+/// sub-namespaces (<c>Postbote.Security</c> includes <c>Postbote.Security.Sasl</c> and <c>Postbote.Security.Users</c>):
+/// the protocol layer reaches no sockets, storage or server code; the queue speaks no SMTP; receiving never calls
+/// delivery; security decides without delivering; routing, the Maildir store and the file helpers stand below the parts
+/// that use them.
 /// </summary>
 public class LayeringTests
 {
@@ -15,35 +17,84 @@ public class LayeringTests
         typeof(Postbote.Core.Envelope).Assembly,
         typeof(Postbote.Smtp.SmtpServer).Assembly).Build();
 
+    /// <summary>Every namespace of the two assemblies, each with its sub-namespaces; the rules below say what each may
+    /// reach.</summary>
+    private static readonly string[] KnownNamespaces =
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security"];
+
+    /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
+    private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
+
+    [Fact]
+    public void EveryNamespaceIsCoveredByTheseRules() =>
+        Types().That().ResideInNamespaceMatching(@"^Postbote(\..*)?$")
+            .Should().ResideInNamespaceMatching(Postbote(KnownNamespaces))
+            .Because("a new namespace needs its place in docs/architecture.md and its rules here")
+            .Check(Code);
+
     [Fact]
     public void ProtocolReachesNoSocketsStorageOrServer() =>
-        Types().That().ResideInNamespace("Postbote.Protocol.Smtp")
-            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^(System\.Net\.Sockets|System\.IO\.Pipelines|Postbote\.(Smtp|Queue|Delivery|Security|Net))(\..*)?$"))
+        Types().That().ResideInNamespaceMatching(Postbote("Protocol"))
+            .Should().NotDependOnAny(Types(includeReferenced: true).That().ResideInNamespaceMatching(
+                @"^(System\.Net\.Sockets|System\.Net\.Security|System\.IO)(\..*)?$|" + Postbote("IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security")))
             .Because("the wire formats are pure and fuzzable on their own")
             .Check(Code);
 
     [Fact]
     public void CoreValueTypesReachNoServerCode() =>
-        Types().That().ResideInNamespace("Postbote.Core")
-            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Queue|Delivery|Security|Net|Protocol)(\..*)?$"))
+        Types().That().ResideInNamespaceMatching(Postbote("Core"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security")))
+            .Check(Code);
+
+    [Fact]
+    public void FileHelpersStandBelowEverythingButCore() =>
+        Types().That().ResideInNamespaceMatching(Postbote("IO"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security")))
+            .Because("the spool, the user file and Maildir delivery share them")
             .Check(Code);
 
     [Fact]
     public void QueueSpeaksNoSmtp() =>
-        Types().That().ResideInNamespace("Postbote.Queue")
-            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Protocol\.Smtp|Security|Delivery)(\..*)?$"))
+        Types().That().ResideInNamespaceMatching(Postbote("Queue"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "Net", "Smtp", "Routing", "MailStore", "Delivery", "Security")))
             .Because("the committed spool entry is the only contract between receiving and delivering")
             .Check(Code);
 
     [Fact]
     public void ReceivingNeverCallsDelivery() =>
-        Types().That().ResideInNamespace("Postbote.Smtp")
-            .Should().NotDependOnAny(Types().That().ResideInNamespace("Postbote.Delivery"))
+        Types().That().ResideInNamespaceMatching(Postbote("Smtp"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Delivery", "MailStore")))
             .Check(Code);
 
     [Fact]
-    public void DeliveryDoesNotReachIntoTheSmtpSession() =>
-        Types().That().ResideInNamespace("Postbote.Delivery")
-            .Should().NotDependOnAny(Types().That().ResideInNamespace("Postbote.Smtp"))
+    public void SecurityDecidesWithoutDelivering() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Security"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Smtp", "Delivery", "MailStore", "Queue")))
+            .Because("policy asks Routing which recipients are local, and neither delivers nor queues")
+            .Check(Code);
+
+    [Fact]
+    public void RoutingIsSharedByPolicyAndDelivery() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Routing"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "IO", "Net", "Smtp", "Queue", "MailStore", "Delivery", "Security")))
+            .Because("both the relay policy and delivery use it, so it can use neither")
+            .Check(Code);
+
+    [Fact]
+    public void MailStoreKnowsOnlyFiles() =>
+        Types().That().ResideInNamespaceMatching(Postbote("MailStore"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "Net", "Smtp", "Queue", "Routing", "Delivery", "Security")))
+            .Because("delivery writes into it and a POP3 server will read it")
+            .Check(Code);
+
+    [Fact]
+    public void DeliveryDoesNotReachIntoReceiving() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Delivery"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Smtp", "Security")))
             .Check(Code);
 }

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Postbote.Core;
 using Postbote.Delivery;
+using Postbote.IO;
 using Postbote.Queue;
+using Postbote.Routing;
 using Postbote.Tests.Queue;
 
 namespace Postbote.Tests.Delivery;
@@ -11,7 +13,7 @@ public sealed class DeliveryRouterTests : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly DurabilityBarrier _barrier;
 
-    public DeliveryRouterTests() => _barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.FsyncEachFile);
+    public DeliveryRouterTests() => _barrier = new DurabilityBarrier(_dir.Path, SyncMode.FsyncEachFile);
 
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using Postbote.Core;
+using Postbote.IO;
 using Postbote.Queue;
 
 namespace Postbote.Tests.Queue;

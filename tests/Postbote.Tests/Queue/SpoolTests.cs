@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Postbote.Core;
+using Postbote.IO;
 using Postbote.Queue;
 
 namespace Postbote.Tests.Queue;
@@ -11,14 +12,14 @@ public sealed class SpoolTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private SpoolOptions Options(SpoolSyncMode mode = SpoolSyncMode.SyncFs) => new()
+    private SpoolOptions Options(SyncMode mode = SyncMode.SyncFs) => new()
     {
         Directory = _dir.Combine("spool"),
         CorruptDirectory = _dir.Combine("corrupt"),
         SyncMode = mode,
     };
 
-    private Spool NewSpool(SpoolSyncMode mode = SpoolSyncMode.SyncFs, long segmentSize = 64L * 1024 * 1024)
+    private Spool NewSpool(SyncMode mode = SyncMode.SyncFs, long segmentSize = 64L * 1024 * 1024)
     {
         SpoolOptions o = Options(mode);
         o.SegmentSize = segmentSize;

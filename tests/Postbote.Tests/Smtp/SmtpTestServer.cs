@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Postbote.Delivery;
 using Postbote.Queue;
+using Postbote.Routing;
 using Postbote.Security;
 using Postbote.Smtp;
 using Postbote.Tests.Queue;

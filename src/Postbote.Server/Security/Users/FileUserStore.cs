@@ -5,7 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Postbote.Queue;
+using Postbote.IO;
 
 namespace Postbote.Security.Users;
 

@@ -1,6 +1,6 @@
 using Postbote.Core;
 
-namespace Postbote.Delivery;
+namespace Postbote.Routing;
 
 /// <summary>
 /// Resolves forward-paths against the local domains, mailboxes, aliases and catch-all of the configuration.

@@ -1,13 +1,13 @@
 using Postbote.Core;
-using Postbote.Delivery;
+using Postbote.Routing;
 
-namespace Postbote.Tests.Delivery;
+namespace Postbote.Tests.Routing;
 
 public class LocalRecipientsTests
 {
     private static LocalRecipients Table(string? catchAll = null, bool postmasterMailbox = false)
     {
-        var options = new LocalDeliveryOptions
+        var options = new LocalRecipientOptions
         {
             Domains = ["Example.COM", "example.net.", "shop.example"],
             Mailboxes = ["alice@example.com", "Bob@Example.com", "carol@example.net", "\"john doe\"@example.com"],
@@ -96,12 +96,12 @@ public class LocalRecipientsTests
     [Fact]
     public void DomainlessPostmasterWithoutLocalDomainsIsRemote()
     {
-        var table = new LocalRecipients(new LocalDeliveryOptions { Domains = [] });
+        var table = new LocalRecipients(new LocalRecipientOptions { Domains = [] });
         Assert.Equal(RecipientKind.Remote, table.Classify(new Mailbox("Postmaster", "")));
         Assert.Empty(table.Expand(new Mailbox("Postmaster", "")));
     }
 
     [Fact]
     public void MalformedMailboxIsRefusedAtConstruction() =>
-        Assert.Throws<ArgumentException>(() => new LocalRecipients(new LocalDeliveryOptions { Mailboxes = ["no-at-sign"] }));
+        Assert.Throws<ArgumentException>(() => new LocalRecipients(new LocalRecipientOptions { Mailboxes = ["no-at-sign"] }));
 }

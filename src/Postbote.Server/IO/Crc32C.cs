@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 
-namespace Postbote.Queue;
+namespace Postbote.IO;
 
 /// <summary>CRC-32C (Castagnoli, RFC 3720 §B.4), hardware-accelerated where the CPU has it.</summary>
 internal static class Crc32C

@@ -1,17 +1,20 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Postbote.Queue;
+namespace Postbote.IO;
 
 /// <summary>
 /// Group sync: callers that have written files ask the barrier to make them durable, and every caller that arrives
 /// while a sync round runs is served by the next round, so one <c>syncfs(2)</c> (or one <c>fsync(2)</c> per distinct
 /// directory) serves a whole batch. There is no timer: batches form naturally while the previous round runs.
-/// Used by the spool commit (RFC 5321 §6.1) and by the Maildir agent for its data and its renames.
+/// Used by the Maildir agent for its data and its links or renames into <c>new/</c>, so that a message is retired from
+/// the spool only once its copies are durable (RFC 5321 §6.1: "It MUST NOT lose the message for frivolous reasons,
+/// such as because the host later crashes or because of a predictable resource shortage."). The spool
+/// itself syncs its segment with <c>fdatasync(2)</c> (<see cref="NativeMethods.Fdatasync"/>) and needs no barrier.
 /// </summary>
 /// <remarks>
-/// With <see cref="SpoolSyncMode.SyncFs"/> one round is one <c>syncfs</c> of the file system holding
+/// With <see cref="SyncMode.SyncFs"/> one round is one <c>syncfs</c> of the file system holding
 /// <see cref="Directory"/>; it covers file data and directory entries alike. With
-/// <see cref="SpoolSyncMode.FsyncEachFile"/> the caller fsyncs its own files before asking (see
+/// <see cref="SyncMode.FsyncEachFile"/> the caller fsyncs its own files before asking (see
 /// <see cref="SyncsFileSystem"/>) and a round fsyncs each distinct directory named by the batch once.
 /// </remarks>
 public sealed class DurabilityBarrier : IDisposable
@@ -26,28 +29,28 @@ public sealed class DurabilityBarrier : IDisposable
 
     /// <summary>Creates a barrier for the file system that holds <paramref name="directory"/>.</summary>
     /// <param name="directory">A directory on the file system to sync; it is created if missing at the first round.</param>
-    /// <param name="mode">How to sync. <see cref="SpoolSyncMode.SyncFs"/> falls back to
-    /// <see cref="SpoolSyncMode.FsyncEachFile"/> where <c>syncfs(2)</c> does not exist.</param>
+    /// <param name="mode">How to sync. <see cref="SyncMode.SyncFs"/> falls back to
+    /// <see cref="SyncMode.FsyncEachFile"/> where <c>syncfs(2)</c> does not exist.</param>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is empty.</exception>
-    public DurabilityBarrier(string directory, SpoolSyncMode mode)
+    public DurabilityBarrier(string directory, SyncMode mode)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         _directory = Path.GetFullPath(directory);
-        Mode = mode == SpoolSyncMode.SyncFs && !NativeMethods.HasSyncFs ? SpoolSyncMode.FsyncEachFile : mode;
+        Mode = mode == SyncMode.SyncFs && !NativeMethods.HasSyncFs ? SyncMode.FsyncEachFile : mode;
     }
 
     /// <summary>The directory whose file system is synced.</summary>
     public string Directory => _directory;
 
     /// <summary>The effective mode.</summary>
-    public SpoolSyncMode Mode { get; }
+    public SyncMode Mode { get; }
 
     /// <summary>
     /// <c>true</c> when a round writes back every file of the file system, so callers need not fsync their files;
     /// <c>false</c> when each caller must fsync its own files (e.g. <see cref="RandomAccess.FlushToDisk"/>) before
     /// <see cref="SyncAsync"/>.
     /// </summary>
-    public bool SyncsFileSystem => Mode == SpoolSyncMode.SyncFs;
+    public bool SyncsFileSystem => Mode == SyncMode.SyncFs;
 
     /// <summary>The number of sync rounds run so far (one <c>syncfs</c>, or one set of directory fsyncs, each).</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
@@ -59,8 +62,8 @@ public sealed class DurabilityBarrier : IDisposable
     /// call has returned successfully.
     /// </summary>
     /// <param name="directories">Directories whose entries (new files, renames) must be durable; used in
-    /// <see cref="SpoolSyncMode.FsyncEachFile"/> mode (each distinct one is fsynced once per round), ignored with
-    /// <see cref="SpoolSyncMode.SyncFs"/>. May be <c>null</c>.</param>
+    /// <see cref="SyncMode.FsyncEachFile"/> mode (each distinct one is fsynced once per round), ignored with
+    /// <see cref="SyncMode.SyncFs"/>. May be <c>null</c>.</param>
     /// <param name="cancellationToken">Cancels waiting; the round still runs.</param>
     /// <returns>A task that completes when the round is done.</returns>
     /// <exception cref="IOException">The sync round failed: nothing written before it can be assumed durable.</exception>
@@ -118,7 +121,7 @@ public sealed class DurabilityBarrier : IDisposable
     private void RunRound(List<Request> batch)
     {
         Interlocked.Increment(ref _rounds);
-        if (Mode == SpoolSyncMode.SyncFs)
+        if (Mode == SyncMode.SyncFs)
         {
             Exception? error = null;
             try

@@ -1,6 +1,7 @@
-using Postbote.Queue;
+using Postbote.IO;
+using Postbote.Tests.Queue;
 
-namespace Postbote.Tests.Queue;
+namespace Postbote.Tests.IO;
 
 public sealed class DurabilityBarrierTests : IDisposable
 {
@@ -9,9 +10,9 @@ public sealed class DurabilityBarrierTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Theory]
-    [InlineData(SpoolSyncMode.SyncFs)]
-    [InlineData(SpoolSyncMode.FsyncEachFile)]
-    public async Task RequestsArrivingDuringARoundShareTheNextOne(SpoolSyncMode mode)
+    [InlineData(SyncMode.SyncFs)]
+    [InlineData(SyncMode.FsyncEachFile)]
+    public async Task RequestsArrivingDuringARoundShareTheNextOne(SyncMode mode)
     {
         using var barrier = new DurabilityBarrier(_dir.Path, mode);
         string[] dirs = [_dir.Path];
@@ -24,7 +25,7 @@ public sealed class DurabilityBarrierTests : IDisposable
     [Fact]
     public async Task FailedDirectorySyncFailsOnlyItsWaiters()
     {
-        using var barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.FsyncEachFile);
+        using var barrier = new DurabilityBarrier(_dir.Path, SyncMode.FsyncEachFile);
         Task bad = barrier.SyncAsync([_dir.Combine("does-not-exist")], CancellationToken.None);
         Task good = barrier.SyncAsync([_dir.Path], CancellationToken.None);
         await Assert.ThrowsAsync<IOException>(() => bad);
@@ -34,7 +35,7 @@ public sealed class DurabilityBarrierTests : IDisposable
     [Fact]
     public async Task DisposedBarrierRefusesNewRequests()
     {
-        var barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.SyncFs);
+        var barrier = new DurabilityBarrier(_dir.Path, SyncMode.SyncFs);
         await barrier.SyncAsync(null, CancellationToken.None);
         barrier.Dispose();
         Assert.Throws<ObjectDisposedException>(() => { _ = barrier.SyncAsync(null, CancellationToken.None); });

@@ -1,9 +1,9 @@
 using Postbote.Core;
 
-namespace Postbote.Delivery;
+namespace Postbote.Routing;
 
 /// <summary>
-/// The local recipients of <see cref="LocalDeliveryOptions"/>: local domains (case-insensitive, trailing dot ignored),
+/// The local recipients of <see cref="LocalRecipientOptions"/>: local domains (case-insensitive, trailing dot ignored),
 /// mailboxes, aliases (expanded recursively up to <see cref="MaxAliasDepth"/> levels, loop-safe) and the catch-all.
 /// <c>postmaster</c> of every local domain is always accepted (RFC 5321 §4.5.1: "Any system that includes an SMTP
 /// server supporting mail relaying or delivery MUST support the reserved mailbox 'postmaster' as a case-insensitive
@@ -34,7 +34,7 @@ public sealed class LocalRecipients : ILocalRecipients
     /// <exception cref="ArgumentException">A mailbox, alias or catch-all is not <c>user@domain</c>.</exception>
     /// <remarks>Addresses in the options may quote their local part (<c>"john doe"@example.com</c>); they are stored
     /// unquoted and in lower case.</remarks>
-    public LocalRecipients(LocalDeliveryOptions options)
+    public LocalRecipients(LocalRecipientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (string d in options.Domains)

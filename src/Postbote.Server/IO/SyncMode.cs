@@ -1,11 +1,11 @@
-namespace Postbote.Queue;
+namespace Postbote.IO;
 
 /// <summary>
-/// How the Maildir agent (through <see cref="DurabilityBarrier"/>) makes delivered files durable before a message is
-/// retired from the spool. Either way, concurrent deliveries share one sync round. The spool itself always appends to
-/// its segment and fdatasyncs it once per batch.
+/// How a <see cref="DurabilityBarrier"/> makes written files durable; the Maildir agent's copies go through one before a
+/// message is retired from the spool. Either way, concurrent callers share one sync round. (The spool itself always
+/// appends to its segment and fdatasyncs it once per batch.)
 /// </summary>
-public enum SpoolSyncMode
+public enum SyncMode
 {
     /// <summary>
     /// One <c>syncfs(2)</c> of the file system that holds the directory per round: it writes back every dirty

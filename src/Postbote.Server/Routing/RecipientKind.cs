@@ -1,4 +1,4 @@
-namespace Postbote.Delivery;
+namespace Postbote.Routing;
 
 /// <summary>What the router knows about a forward-path at RCPT time.</summary>
 public enum RecipientKind

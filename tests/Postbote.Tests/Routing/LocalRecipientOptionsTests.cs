@@ -1,13 +1,13 @@
-using Postbote.Delivery;
+using Postbote.Routing;
 
-namespace Postbote.Tests.Delivery;
+namespace Postbote.Tests.Routing;
 
 /// <summary>A configuration that would accept a recipient at RCPT and then drop its mail is refused at start-up.</summary>
-public class LocalDeliveryOptionsTests
+public class LocalRecipientOptionsTests
 {
-    private static LocalDeliveryOptions Options(Action<LocalDeliveryOptions> change)
+    private static LocalRecipientOptions Options(Action<LocalRecipientOptions> change)
     {
-        var o = new LocalDeliveryOptions
+        var o = new LocalRecipientOptions
         {
             Domains = ["a.test"],
             Mailboxes = ["alice@a.test", "bob@a.test"],
@@ -32,7 +32,7 @@ public class LocalDeliveryOptionsTests
     [InlineData("foreign-catch-all", "catch_all all@b.test is not in a local domain")]
     public void InconsistenciesAreRefusedWithTheirAddresses(string kind, string message)
     {
-        LocalDeliveryOptions o = Options(o =>
+        LocalRecipientOptions o = Options(o =>
         {
             switch (kind)
             {
