@@ -51,7 +51,8 @@ public sealed class DnsSettingTests : IDisposable
     [InlineData("""timeout = -1""", "dns.timeout must be a non-negative number of seconds")]
     [InlineData("""retries = 11""", "dns.retries must be between 0 and 10")]
     [InlineData("""cache_size = -1""", "dns.cache_size must be between 0 and 10000000")]
-    [InlineData("""max_ttl = -5""", "dns.max_ttl must be a non-negative number of seconds")]
+    [InlineData("""max_ttl = 1e300""", "dns.max_ttl must be at most 2147483647 seconds")]
+    [InlineData("""max_negative_ttl = 9999999999""", "dns.max_negative_ttl must be at most 2147483647 seconds")]
     [InlineData("""server = ["127.0.0.1"]""", "unknown setting 'dns.server' (see docs/configuration.md)")]
     public async Task WrongValueIsOneLineNamingTheSetting(string dns, string message)
     {
@@ -60,5 +61,21 @@ public sealed class DnsSettingTests : IDisposable
         Assert.False(r.TimedOut, r.Output);
         Assert.True(r.ExitCode == 2, r.Output);
         Assert.Equal($"postbote: {path}: {message}\n", r.StandardError);
+    }
+
+    /// <summary>A huge number of seconds used to escape as an unhandled OverflowException with a stack trace.</summary>
+    [Fact]
+    public async Task HugeSecondsElsewhereAreOneLineToo()
+    {
+        string path = cli.Config($"""
+            data_dir = "{cli.Combine("data")}"
+            [smtp]
+            listen = ["127.0.0.1:{FreePorts.Next()}"]
+            [limits]
+            idle_timeout = 1e300
+            """);
+        var r = await cli.RunAsync("serve", "--config", path);
+        Assert.True(r.ExitCode == 2, r.Output);
+        Assert.Equal($"postbote: {path}: limits.idle_timeout must be at most 2147483647 seconds\n", r.StandardError);
     }
 }

@@ -292,6 +292,9 @@ public static class ConfigurationLoader
 
     private static TimeSpan Seconds(string key, object? v) => v switch
     {
+        // TimeSpan.FromSeconds throws past ~29,000 years; anything above int.MaxValue seconds (68 years) is a typo.
+        long n when n > int.MaxValue => throw new FormatException($"{key} must be at most {int.MaxValue} seconds"),
+        double d when d > int.MaxValue => throw new FormatException($"{key} must be at most {int.MaxValue} seconds"),
         long n when n >= 0 => TimeSpan.FromSeconds(n),
         double d when d >= 0 => TimeSpan.FromSeconds(d),
         _ => throw new FormatException($"{key} must be a non-negative number of seconds"),
