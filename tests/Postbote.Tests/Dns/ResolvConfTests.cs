@@ -46,7 +46,7 @@ public sealed class ResolvConfTests : IDisposable
     [InlineData("[::1]", "[::1]:53")]
     [InlineData("[::1]:5353", "[::1]:5353")]
     [InlineData("2001:db8::1", "[2001:db8::1]:53")]
-    [InlineData("::1:53", "[::1:53]:53")] // an IPv6 address, not ::1 port 53: a port after IPv6 needs brackets
+    [InlineData("::1:53", "[::0.1.0.83]:53")] // the IPv6 address ::1:53, not ::1 port 53: a port after IPv6 needs brackets
     public void ServerEntries(string text, string expected)
     {
         Assert.True(ResolvConf.TryParseServer(text, out IPEndPoint? server));
