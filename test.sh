@@ -16,6 +16,8 @@ command -v gsasl >/dev/null 2>&1 || missing+=(gsasl)
 command -v s-nail >/dev/null 2>&1 || missing+=(s-nail)
 command -v mutt >/dev/null 2>&1 || missing+=(mutt)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests under a low descriptor limit
+# NSD, the authoritative DNS server the DNS tests start on loopback with their own zones.
+[ -x /usr/sbin/nsd ] || missing+=(nsd)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

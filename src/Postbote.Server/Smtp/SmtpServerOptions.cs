@@ -7,7 +7,7 @@ namespace Postbote.Smtp;
 public sealed class SmtpServerOptions
 {
     /// <summary>The host name in the greeting, the EHLO reply and Received headers. Defaults to the machine's name.</summary>
-    public string HostName { get; set; } = Dns.GetHostName();
+    public string HostName { get; set; } = System.Net.Dns.GetHostName();
 
     /// <summary>The listeners. Defaults to one MX listener on 127.0.0.1:2525.</summary>
     public IList<ListenerOptions> Listeners { get; set; } = new List<ListenerOptions> { new(new IPEndPoint(IPAddress.Loopback, 2525)) };

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Postbote.Dns;
 using Postbote.Protocol.Smtp;
 using Postbote.Smtp;
 using Tomlyn;
@@ -88,6 +89,7 @@ public static class ConfigurationLoader
                 case "data_dir": c.DataDirectory = Str(key, value); break;
                 case "smtp": ReadSmtp(Table(key, value), c); smtpSeen = true; break;
                 case "limits": ReadLimits(Table(key, value), c); break;
+                case "dns": ReadDns(Table(key, value), c.Dns); break;
                 case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
                 case "tls":
                     foreach (var (k, v) in Table(key, value))
@@ -144,6 +146,7 @@ public static class ConfigurationLoader
         {
             c.Smtp.Limits.Validate();
             c.Local.Validate();
+            c.Dns.Validate();
         }
         catch (ArgumentException e)
         {
@@ -214,6 +217,29 @@ public static class ConfigurationLoader
         }
     }
 
+    private static void ReadDns(TomlTable t, DnsResolverOptions d)
+    {
+        foreach (var (k, v) in t)
+        {
+            string name = "dns." + k;
+            switch (k)
+            {
+                case "servers":
+                    d.Servers = Strings(name, v).Select(s => ResolvConf.TryParseServer(s, out IPEndPoint? server) ? server!
+                        : throw new FormatException($"{name}: '{s}' is not an IP address with an optional port (e.g. 127.0.0.1:5353 or [::1]:53)")).ToList();
+                    if (d.Servers.Count == 0)
+                        throw new FormatException($"{name} must name at least one server (leave it out for those of {ResolvConf.DefaultPath})");
+                    break;
+                case "timeout": d.Timeout = Seconds(name, v); break;
+                case "retries": d.Retries = (int)Int(name, v, 0, 10); break;
+                case "cache_size": d.CacheSize = (int)Int(name, v, 0, 10_000_000); break;
+                case "max_ttl": d.MaxTtl = Seconds(name, v); break;
+                case "max_negative_ttl": d.MaxNegativeTtl = Seconds(name, v); break;
+                default: throw Unknown(name);
+            }
+        }
+    }
+
     private static string? ReadLocal(TomlTable t, PostboteConfiguration c)
     {
         string? maildirRoot = null;
@@ -277,6 +303,9 @@ public static class ConfigurationLoader
 
     private static TimeSpan Seconds(string key, object? v) => v switch
     {
+        // TimeSpan.FromSeconds throws past ~29,000 years; anything above int.MaxValue seconds (68 years) is a typo.
+        long n when n > int.MaxValue => throw new FormatException($"{key} must be at most {int.MaxValue} seconds"),
+        double d when d > int.MaxValue => throw new FormatException($"{key} must be at most {int.MaxValue} seconds"),
         long n when n >= 0 => TimeSpan.FromSeconds(n),
         double d when d >= 0 => TimeSpan.FromSeconds(d),
         _ => throw new FormatException($"{key} must be a non-negative number of seconds"),

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Postbote.Delivery;
+using Postbote.Dns;
 using Postbote.Smtp;
 
 namespace Postbote.Host.Configuration;
@@ -16,6 +17,10 @@ public sealed class PostboteConfiguration
 
     /// <summary>Local domains, mailboxes, aliases and Maildir root.</summary>
     public LocalDeliveryOptions Local { get; set; } = new();
+
+    /// <summary>The DNS resolver's servers, timeouts and cache (<c>[dns]</c>). Read and checked, not used yet: relaying
+    /// will use it.</summary>
+    public DnsResolverOptions Dns { get; set; } = new();
 
     /// <summary>First retry interval for deferred recipients; doubled per attempt up to 4 hours. Defaults to 300 seconds.</summary>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMinutes(5);

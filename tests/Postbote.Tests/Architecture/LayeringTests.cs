@@ -20,7 +20,7 @@ public class LayeringTests
     /// <summary>Every namespace of the two assemblies, each with its sub-namespaces; the rules below say what each may
     /// reach.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -36,7 +36,7 @@ public class LayeringTests
     public void ProtocolReachesNoSocketsStorageOrServer() =>
         Types().That().ResideInNamespaceMatching(Postbote("Protocol"))
             .Should().NotDependOnAny(Types(includeReferenced: true).That().ResideInNamespaceMatching(
-                @"^(System\.Net\.Sockets|System\.Net\.Security|System\.IO)(\..*)?$|" + Postbote("IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security")))
+                @"^(System\.Net\.Sockets|System\.Net\.Security|System\.IO)(\..*)?$|" + Postbote("IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Because("the wire formats are pure and fuzzable on their own")
             .Check(Code);
 
@@ -44,14 +44,14 @@ public class LayeringTests
     public void CoreValueTypesReachNoServerCode() =>
         Types().That().ResideInNamespaceMatching(Postbote("Core"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
-                Postbote("Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security")))
+                Postbote("Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Check(Code);
 
     [Fact]
     public void FileHelpersStandBelowEverythingButCore() =>
         Types().That().ResideInNamespaceMatching(Postbote("IO"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
-                Postbote("Protocol", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security")))
+                Postbote("Protocol", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Because("the spool, the user file and Maildir delivery share them")
             .Check(Code);
 
@@ -59,7 +59,7 @@ public class LayeringTests
     public void QueueSpeaksNoSmtp() =>
         Types().That().ResideInNamespaceMatching(Postbote("Queue"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
-                Postbote("Protocol", "Net", "Smtp", "Routing", "MailStore", "Delivery", "Security")))
+                Postbote("Protocol", "Net", "Smtp", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Because("the committed spool entry is the only contract between receiving and delivering")
             .Check(Code);
 
@@ -80,7 +80,7 @@ public class LayeringTests
     public void RoutingIsSharedByPolicyAndDelivery() =>
         Types().That().ResideInNamespaceMatching(Postbote("Routing"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
-                Postbote("Protocol", "IO", "Net", "Smtp", "Queue", "MailStore", "Delivery", "Security")))
+                Postbote("Protocol", "IO", "Net", "Smtp", "Queue", "MailStore", "Delivery", "Security", "Dns")))
             .Because("both the relay policy and delivery use it, so it can use neither")
             .Check(Code);
 
