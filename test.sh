@@ -14,6 +14,9 @@ command -v gsasl >/dev/null 2>&1 || missing+=(gsasl)
 # Mail readers that open the delivered Maildirs.
 command -v s-nail >/dev/null 2>&1 || missing+=(s-nail)
 command -v mutt >/dev/null 2>&1 || missing+=(mutt)
+# A real SMTP and LMTP server for the client side of the protocol layer, in Debian's own python3 (a python3 earlier
+# on PATH, e.g. pyenv's, does not see Debian's packages; the tests run /usr/bin/python3).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
