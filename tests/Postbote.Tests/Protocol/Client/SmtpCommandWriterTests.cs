@@ -56,7 +56,11 @@ public class SmtpCommandWriterTests
     {
         var p = new MailCommandParameters
         {
-            Size = 38677, Body = BodyType.EightBitMime, SmtpUtf8 = true, Return = DsnReturn.Full, EnvelopeId = "QQ314159 a+b=c",
+            Size = 38677,
+            Body = BodyType.EightBitMime,
+            SmtpUtf8 = true,
+            Return = DsnReturn.Full,
+            EnvelopeId = "QQ314159 a+b=c",
         };
         Assert.Equal("MAIL FROM:<alice@example.org> SIZE=38677 BODY=8BITMIME SMTPUTF8 RET=FULL ENVID=QQ314159+20a+2Bb+3Dc\r\n",
             Written(o => SmtpCommandWriter.WriteMail(o, Alice, p)));

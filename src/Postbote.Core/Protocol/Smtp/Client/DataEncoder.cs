@@ -83,32 +83,32 @@ public struct DataEncoder
                     _state = State.InLine;
                     continue;
                 default: // InLine
-                {
-                    ReadOnlySpan<byte> rest = message[i..];
-                    int stop = rest.IndexOfAny((byte)'\r', (byte)'\n');
-                    int run = stop < 0 ? rest.Length : stop;
-                    if (run > 0)
                     {
-                        Emit(rest[..run], output);
-                        _lineLength += run;
-                        i += run;
+                        ReadOnlySpan<byte> rest = message[i..];
+                        int stop = rest.IndexOfAny((byte)'\r', (byte)'\n');
+                        int run = stop < 0 ? rest.Length : stop;
+                        if (run > 0)
+                        {
+                            Emit(rest[..run], output);
+                            _lineLength += run;
+                            i += run;
+                        }
+                        if (stop < 0) return;
+                        if (rest[stop] == '\r')
+                        {
+                            Emit("\r"u8, output);
+                            _state = State.SawCr;
+                        }
+                        else
+                        {
+                            // A bare LF: sent as CRLF (RFC 5321 §2.3.8).
+                            Emit("\r\n"u8, output);
+                            RepairedLineEnds++;
+                            EndLine();
+                        }
+                        i++;
+                        continue;
                     }
-                    if (stop < 0) return;
-                    if (rest[stop] == '\r')
-                    {
-                        Emit("\r"u8, output);
-                        _state = State.SawCr;
-                    }
-                    else
-                    {
-                        // A bare LF: sent as CRLF (RFC 5321 §2.3.8).
-                        Emit("\r\n"u8, output);
-                        RepairedLineEnds++;
-                        EndLine();
-                    }
-                    i++;
-                    continue;
-                }
             }
         }
     }
