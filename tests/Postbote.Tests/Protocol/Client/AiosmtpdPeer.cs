@@ -27,7 +27,6 @@ internal sealed class AiosmtpdPeer : IAsyncDisposable
         // Debian's interpreter, which has the python3-aiosmtpd package (a python3 earlier on PATH may not).
         string python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         string dir = Directory.CreateTempSubdirectory("postbote-peer-").FullName;
-        int port = FreePort();
         var psi = new ProcessStartInfo(python)
         {
             RedirectStandardInput = true,
@@ -37,27 +36,27 @@ internal sealed class AiosmtpdPeer : IAsyncDisposable
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Protocol", "Client", "aiosmtpd_peer.py"));
         psi.ArgumentList.Add(mode);
-        psi.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
         psi.ArgumentList.Add(Path.Combine(dir, "capture.jsonl"));
         psi.ArgumentList.Add(sizeLimit.ToString(CultureInfo.InvariantCulture));
         var process = Process.Start(psi)!;
-        var peer = new AiosmtpdPeer(process, dir, port);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
+            // "ready PORT": the peer binds a port the system picks, so no other test can take it in between.
             string? line = await process.StandardOutput.ReadLineAsync(cts.Token);
-            if (line != "ready")
+            if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal)
+                || !int.TryParse(line.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out int port))
             {
                 string err = await process.StandardError.ReadToEndAsync(cts.Token);
                 throw new InvalidOperationException($"aiosmtpd did not start: {line}\n{err}");
             }
+            return new AiosmtpdPeer(process, dir, port);
         }
         catch
         {
-            await peer.DisposeAsync();
+            await new AiosmtpdPeer(process, dir, 0).DisposeAsync();
             throw;
         }
-        return peer;
     }
 
     /// <summary>The messages the peer received, in order, once it has written them (waits at most 10 s).</summary>
@@ -87,12 +86,5 @@ internal sealed class AiosmtpdPeer : IAsyncDisposable
             _process.Dispose();
             Directory.Delete(_dir, recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,21 +1,23 @@
 """A real SMTP or LMTP server that is not Postbote, for the client-side protocol tests.
 
-Usage: aiosmtpd_peer.py smtp|lmtp PORT CAPTURE_FILE SIZE_LIMIT
+Usage: aiosmtpd_peer.py smtp|lmtp CAPTURE_FILE SIZE_LIMIT
 
-Listens on 127.0.0.1:PORT with aiosmtpd (Debian's python3-aiosmtpd), prints "ready" once it accepts connections, and
+Listens on a port of 127.0.0.1 that the system picks (so it never races another test for a port) with aiosmtpd
+(Debian's python3-aiosmtpd), prints "ready PORT" once it accepts connections, and
 appends one JSON line per message to CAPTURE_FILE: the envelope as the server understood it and the message content it
 received (base64). In LMTP mode the DATA reply is one line per recipient (RFC 2033 4.2); recipients whose local part
 is "nobody" get 550. It stops when its standard input closes, or after 120 seconds at the latest.
 """
+import asyncio
 import base64
 import json
 import signal
 import sys
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP
 
-mode, port, capture, size_limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+mode, capture, size_limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
 class Capture:
@@ -37,17 +39,19 @@ class Capture:
             for r in envelope.rcpt_tos)
 
 
-class LmtpController(Controller):
-    def factory(self):
-        return LMTP(self.handler, **self.SMTP_kwargs)
+async def main():
+    loop = asyncio.get_running_loop()
+    kind = LMTP if mode == "lmtp" else SMTP
+    # hostname keeps aiosmtpd from asking the resolver for this machine's name.
+    server = await loop.create_server(
+        lambda: kind(Capture(), hostname="peer.test", data_size_limit=size_limit, decode_data=False,
+                     enable_SMTPUTF8=True),
+        "127.0.0.1", 0)
+    print("ready %d" % server.sockets[0].getsockname()[1], flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)
+    server.close()
+    await server.wait_closed()
 
 
 signal.alarm(120)
-kind = LmtpController if mode == "lmtp" else Controller
-# server_hostname keeps aiosmtpd from asking the resolver for this machine's name.
-controller = kind(Capture(), hostname="127.0.0.1", port=port, server_hostname="peer.test",
-                  data_size_limit=size_limit, decode_data=False, enable_SMTPUTF8=True)
-controller.start()
-print("ready", flush=True)
-sys.stdin.read()
-controller.stop()
+asyncio.run(main())
