@@ -18,6 +18,9 @@ command -v mutt >/dev/null 2>&1 || missing+=(mutt)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests under a low descriptor limit
 # NSD, the authoritative DNS server the DNS tests start on loopback with their own zones.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
+# A real SMTP and LMTP server for the client side of the protocol layer, in Debian's own python3 (a python3 earlier
+# on PATH, e.g. pyenv's, does not see Debian's packages; the tests run /usr/bin/python3).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -50,6 +50,17 @@ public sealed record SmtpReply(SmtpReplyCode Code, EnhancedStatusCode? Status, I
     /// <summary>Whether the reply is positive completion (2yz).</summary>
     public bool IsPositive => (int)Code is >= 200 and < 300;
 
+    /// <summary>Whether the reply is positive intermediate (3yz, RFC 5321 §4.2.1), e.g. 354 after DATA.</summary>
+    public bool IsIntermediate => (int)Code is >= 300 and < 400;
+
+    /// <summary>Whether the reply is a transient negative completion (4yz, RFC 5321 §4.2.1): the command may succeed
+    /// when tried again.</summary>
+    public bool IsTransientFailure => (int)Code is >= 400 and < 500;
+
+    /// <summary>Whether the reply is a permanent negative completion (5yz, RFC 5321 §4.2.1): the same command will
+    /// fail again.</summary>
+    public bool IsPermanentFailure => (int)Code is >= 500 and < 600;
+
     /// <summary>Formats the reply as it goes on the wire, each line ending in CRLF.</summary>
     /// <returns>The reply text, e.g. <c>"250 2.0.0 Ok\r\n"</c>.</returns>
     public override string ToString()

@@ -2,7 +2,10 @@ namespace Postbote.Core;
 
 /// <summary>
 /// The three-digit SMTP reply codes that Postbote sends, as defined by RFC 5321 §4.2.2 and §4.2.3,
-/// RFC 3030 (CHUNKING), RFC 3207 (STARTTLS) and RFC 4954 (AUTH). Only codes an RFC defines are listed.
+/// RFC 3030 (CHUNKING), RFC 3207 (STARTTLS) and RFC 4954 (AUTH), and those a remote server may send that RFC 4954 and
+/// RFC 7504 add. Only codes an RFC defines are named. A reply parsed from a remote server may carry any code the
+/// grammar of RFC 5321 §4.2 allows (<c>%x32-35 %x30-35 %x30-39</c>, 200 to 559), named here or not: an unnamed one is
+/// kept as its number, e.g. <c>(SmtpReplyCode)253</c>, and only its first digit decides what it means (§4.2.1).
 /// </summary>
 public enum SmtpReplyCode
 {
@@ -28,6 +31,8 @@ public enum SmtpReplyCode
     StartMailInput = 354,
     /// <summary>421 &lt;domain&gt; Service not available, closing transmission channel (RFC 5321 §4.2.3).</summary>
     ServiceNotAvailable = 421,
+    /// <summary>432 A password transition is needed (RFC 4954 §6).</summary>
+    PasswordTransitionNeeded = 432,
     /// <summary>450 Requested mail action not taken: mailbox unavailable (RFC 5321 §4.2.3).</summary>
     MailboxUnavailableTemporary = 450,
     /// <summary>451 Requested action aborted: local error in processing (RFC 5321 §4.2.3).</summary>
@@ -48,10 +53,14 @@ public enum SmtpReplyCode
     BadSequence = 503,
     /// <summary>504 Command parameter not implemented (RFC 5321 §4.2.3).</summary>
     ParameterNotImplemented = 504,
+    /// <summary>521 Host does not accept mail (RFC 7504 §3).</summary>
+    HostDoesNotAcceptMail = 521,
     /// <summary>530 Authentication required (RFC 4954 §6); also "Must issue a STARTTLS command first" (RFC 3207 §4).</summary>
     AuthenticationRequired = 530,
     /// <summary>538 Encryption required for requested authentication mechanism (RFC 4954 §6).</summary>
     EncryptionRequired = 538,
+    /// <summary>534 Authentication mechanism is too weak (RFC 4954 §6).</summary>
+    AuthenticationMechanismTooWeak = 534,
     /// <summary>535 Authentication credentials invalid (RFC 4954 §6).</summary>
     AuthenticationInvalid = 535,
     /// <summary>550 Requested action not taken: mailbox unavailable, or policy refusal (RFC 5321 §4.2.3).</summary>
@@ -66,4 +75,6 @@ public enum SmtpReplyCode
     TransactionFailed = 554,
     /// <summary>555 MAIL FROM/RCPT TO parameters not recognized or not implemented (RFC 5321 §4.2.3).</summary>
     ParametersNotRecognized = 555,
+    /// <summary>556 Domain does not accept mail (RFC 7504 §3), e.g. a null MX (RFC 7505 §4.3).</summary>
+    DomainDoesNotAcceptMail = 556,
 }
