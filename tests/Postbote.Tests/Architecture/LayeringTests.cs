@@ -7,7 +7,7 @@ namespace Postbote.Tests.Architecture;
 
 /// <summary>
 /// The arrows of docs/architecture.md, checked on the compiled code: the protocol layer reaches no sockets, storage or
-/// server code; the queue speaks no SMTP; receiving never calls delivery.
+/// server code; the queue speaks no SMTP; receiving never calls delivery; the transport knows no protocol on top of it.
 /// </summary>
 public class LayeringTests
 {
@@ -45,5 +45,12 @@ public class LayeringTests
     public void DeliveryDoesNotReachIntoTheSmtpSession() =>
         Types().That().ResideInNamespace("Postbote.Delivery")
             .Should().NotDependOnAny(Types().That().ResideInNamespace("Postbote.Smtp"))
+            .Check(Code);
+
+    [Fact]
+    public void TransportKnowsNoProtocolAboveIt() =>
+        Types().That().ResideInNamespace("Postbote.Net")
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Protocol\.Smtp)(\..*)?$"))
+            .Because("the listener and the connection serve SMTP today and POP3 tomorrow")
             .Check(Code);
 }
