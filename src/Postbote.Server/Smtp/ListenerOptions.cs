@@ -1,4 +1,5 @@
 using System.Net;
+using Postbote.Net;
 
 namespace Postbote.Smtp;
 
@@ -11,7 +12,7 @@ namespace Postbote.Smtp;
 /// <param name="AllowPlaintextAuth">Whether AUTH (and with it submission) may be used without TLS on this listener (for
 /// loopback-only set-ups).</param>
 public sealed record ListenerOptions(IPEndPoint EndPoint, ListenerKind Kind = ListenerKind.Mx, bool RequireTls = false,
-    bool AllowPlaintextAuth = false)
+    bool AllowPlaintextAuth = false) : IListenerEndPoint
 {
     /// <summary>Whether the listener requires AUTH before MAIL (RFC 6409 §4.3 for submission).</summary>
     public bool RequiresAuth => Kind != ListenerKind.Mx;

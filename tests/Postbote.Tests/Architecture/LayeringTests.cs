@@ -9,7 +9,7 @@ namespace Postbote.Tests.Architecture;
 /// sub-namespaces (<c>Postbote.Security</c> includes <c>Postbote.Security.Sasl</c> and <c>Postbote.Security.Users</c>):
 /// the protocol layer reaches no sockets, storage or server code; the queue speaks no SMTP; receiving never calls
 /// delivery; security decides without delivering; routing, the Maildir store and the file helpers stand below the parts
-/// that use them.
+/// that use them; the transport knows no protocol on top of it.
 /// </summary>
 public class LayeringTests
 {
@@ -96,5 +96,12 @@ public class LayeringTests
     public void DeliveryDoesNotReachIntoReceiving() =>
         Types().That().ResideInNamespaceMatching(Postbote("Delivery"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Smtp", "Security")))
+            .Check(Code);
+
+    [Fact]
+    public void TransportKnowsNoProtocolAboveIt() =>
+        Types().That().ResideInNamespace("Postbote.Net")
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Protocol\.Smtp)(\..*)?$"))
+            .Because("the listener and the connection serve SMTP today and POP3 tomorrow")
             .Check(Code);
 }

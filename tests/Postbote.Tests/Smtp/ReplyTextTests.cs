@@ -48,7 +48,7 @@ public partial class ReplyTextTests : IAsyncLifetime
         var replies = StaticReplies().ToList();
         // SmtpReply's own table and the session's: a reflection that found nothing would prove nothing.
         Assert.True(replies.Count >= 12, $"only {replies.Count} static replies found: {string.Join(", ", replies.Select(r => r.Name))}");
-        Assert.Contains(replies, r => r.Name == "SmtpSession.BareLineEnding");
+        Assert.Contains(replies, r => r.Name == "SmtpReplies.BareLineEnding");
         foreach (var (name, reply) in replies)
         {
             foreach (string line in reply.Lines) Assert.True(IsPrintableAscii(line), $"{name}: '{line}' is not printable US-ASCII");
@@ -60,7 +60,7 @@ public partial class ReplyTextTests : IAsyncLifetime
     {
         for (int bits = 1; bits < 16; bits++)
         {
-            SmtpReply reply = SmtpSession.FaultReply((DataFaults)bits);
+            SmtpReply reply = SmtpReplies.ForFaults((DataFaults)bits);
             Assert.True(reply.Lines.All(IsPrintableAscii), $"{(DataFaults)bits}: '{reply}' is not printable US-ASCII");
         }
     }

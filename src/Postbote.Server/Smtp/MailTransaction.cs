@@ -1,0 +1,40 @@
+using Postbote.Core;
+using Postbote.Protocol.Smtp;
+
+namespace Postbote.Smtp;
+
+/// <summary>The mail transaction of RFC 5321 §3.3 as far as MAIL and RCPT have built it: begun by MAIL, added to by
+/// each accepted RCPT, cleared by RSET, HELO/EHLO, STARTTLS and the end of the message.</summary>
+internal sealed class MailTransaction
+{
+    /// <summary>Whether MAIL was accepted.</summary>
+    public bool HasMail { get; private set; }
+
+    /// <summary>The reverse-path, <c>null</c> for the null path <c>&lt;&gt;</c>.</summary>
+    public Mailbox? ReversePath { get; private set; }
+
+    /// <summary>MAIL's ESMTP parameters.</summary>
+    public MailParameters Parameters { get; private set; }
+
+    /// <summary>The accepted recipients, in order.</summary>
+    public List<Recipient> Recipients { get; } = new();
+
+    /// <summary>Begins the transaction (MAIL accepted).</summary>
+    /// <param name="reversePath">The reverse-path, or <c>null</c> for <c>&lt;&gt;</c>.</param>
+    /// <param name="parameters">MAIL's parameters.</param>
+    public void Begin(Mailbox? reversePath, MailParameters parameters)
+    {
+        HasMail = true;
+        ReversePath = reversePath;
+        Parameters = parameters;
+    }
+
+    /// <summary>Clears the transaction.</summary>
+    public void Clear()
+    {
+        HasMail = false;
+        ReversePath = null;
+        Parameters = default;
+        Recipients.Clear();
+    }
+}
