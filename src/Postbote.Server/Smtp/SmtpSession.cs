@@ -545,14 +545,17 @@ internal sealed class SmtpSession : ITimeoutTarget
     private async ValueTask<bool> HandshakeAsync()
     {
         var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
-        using var timeout = new CancellationTokenSource(_limits.IdleTimeout < TimeSpan.FromSeconds(60) ? _limits.IdleTimeout : TimeSpan.FromSeconds(60));
+        TimeSpan limit = _limits.IdleTimeout < TimeSpan.FromSeconds(60) ? _limits.IdleTimeout : TimeSpan.FromSeconds(60);
+        using var timeout = new CancellationTokenSource(limit);
         try
         {
-            await tls.AuthenticateAsServerAsync(_server.Tls!.ServerOptions, timeout.Token).ConfigureAwait(false);
+            await tls.AuthenticateAsServerAsync(_server.Tls!.ServerOptionsFor(_listener.LegacyTlsCiphers), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or System.ComponentModel.Win32Exception)
         {
-            _log.LogInformation("TLS handshake failed: {Error}", e.Message);
+            // One line per failed handshake, with the TLS library's own reason (the outer exception only says "see inner").
+            _log.LogInformation("TLS handshake with {Client} failed: {Reason}", _info.Remote,
+                TlsHandshakeFailure.Reason(e, timeout.IsCancellationRequested, limit));
             await tls.DisposeAsync().ConfigureAwait(false);
             _closing = true;
             return false;
