@@ -89,7 +89,13 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         // Found now rather than at the first delivery.
         StartupChecks.EnsureWritableDirectory("local.maildir_root", c.Local.MaildirRoot);
-        if (c.TlsEnabled) _tls = LoadTls(c);
+        if (c.TlsEnabled)
+        {
+            _tls = LoadTls(c);
+            _log.LogInformation(c.TlsLegacyCiphersOnMx
+                ? "TLS cipher suites: AEAD only on submission listeners; MX listeners also accept CBC and RSA key exchange (tls.legacy_ciphers_on_mx)"
+                : "TLS cipher suites: AEAD only (TLS 1.3; TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305)");
+        }
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);

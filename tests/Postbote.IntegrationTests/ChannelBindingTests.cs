@@ -63,6 +63,49 @@ public sealed class ChannelBindingTests(TlsAuthServerFixture fixture, ScramPlusT
         Assert.True(result.Output.Contains("235 2.7.0 Authentication successful", StringComparison.Ordinal), "no 235" + context);
     }
 
+    /// <summary>
+    /// RFC 5802 §6: "y" says the client could bind but thinks the server cannot. On TLS 1.3, where no binding is served
+    /// and -PLUS is not offered, that is the truth and SCRAM-SHA-256 authenticates: it is the gs2 header gsasl 2.2.0
+    /// means to send there (it fails on its own side first, see <see cref="GsaslWithoutBindingDataUsesScramSha256OnTls13"/>).
+    /// </summary>
+    [Fact]
+    public async Task FlagYAuthenticatesOnTls13WhereNoBindingIsServed()
+    {
+        var (result, json, context) = await PythonAsync(fixture, "1.3", "y");
+        Assert.True(result.ExitCode == 0, "SCRAM-SHA-256 with flag y failed" + context);
+        Assert.Equal("TLSv1.3", json.GetProperty("tls").GetString());
+        Assert.Equal(235, json.GetProperty("auth")[0].GetInt32());
+        Assert.Equal("2.7.0 Authentication successful", json.GetProperty("auth")[1].GetString());
+    }
+
+    /// <summary>RFC 5802 §6: "If the flag is set to "y" and the server supports channel binding, the server MUST fail
+    /// authentication": on TLS 1.2, where -PLUS is offered, "y" is a downgrade.</summary>
+    [Fact]
+    public async Task FlagYFailsOnTls12WherePlusIsOffered()
+    {
+        var (result, json, context) = await PythonAsync(fixture, "1.2", "y");
+        Assert.True(result.ExitCode == 3, "flag y was not refused" + context);
+        Assert.Equal(535, json.GetProperty("auth")[0].GetInt32());
+    }
+
+    /// <summary>
+    /// gsasl 2.2.0 with default settings over TLS 1.3 picks SCRAM-SHA-256 and stops after the server's "334 " with
+    /// "mechanism error: Error authenticating user" before it sends anything: given channel-binding data by GnuTLS, its
+    /// SCRAM client sets the flag "y" together with a binding name, which its own check of the client-first message
+    /// refuses (lib/scram/client.c, validate.c). Without binding data (--no-cb) it sends "n,," and authenticates.
+    /// </summary>
+    [Fact]
+    public async Task GsaslWithoutBindingDataUsesScramSha256OnTls13()
+    {
+        var result = await GsaslAsync(fixture.Server, "--no-cb");
+        var context = $"\n--- gsasl (exit {result.ExitCode}) ---\n{result.Output}{fixture.Server.Diagnostics(40)}";
+        Assert.True(result.ExitCode == 0, "gsasl did not authenticate" + context);
+        Assert.Contains("TLS session info: (TLS1.3)", result.Output, StringComparison.Ordinal);
+        Assert.Contains("250 AUTH SCRAM-SHA-256 PLAIN LOGIN\n", result.Output, StringComparison.Ordinal);
+        Assert.Contains("\nAUTH SCRAM-SHA-256\n334 \n", result.Output, StringComparison.Ordinal);
+        Assert.Contains("235 2.7.0 Authentication successful", result.Output, StringComparison.Ordinal);
+    }
+
     private static async Task<ExternalProcess.Result> GsaslAsync(PostboteServer server, params string[] extra)
     {
         List<string> args =

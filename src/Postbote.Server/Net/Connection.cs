@@ -134,9 +134,11 @@ public sealed class Connection : ITimeoutTarget
     /// timeout, at most <see cref="HandshakeTimeoutLimit"/>.
     /// </summary>
     /// <param name="certificates">The certificate and handshake options current at this moment.</param>
+    /// <param name="legacyCiphers"><c>true</c> to accept the TLS 1.2 CBC and RSA-key-exchange suites as well (an MX
+    /// listener with <c>legacy_ciphers_on_mx</c>); otherwise AEAD suites only.</param>
     /// <returns><c>true</c> when TLS is established; <c>false</c> when the handshake failed (logged), and the
     /// connection must be closed.</returns>
-    public async ValueTask<bool> StartTlsAsync(TlsCertificateProvider certificates)
+    public async ValueTask<bool> StartTlsAsync(TlsCertificateProvider certificates, bool legacyCiphers = false)
     {
         ArgumentNullException.ThrowIfNull(certificates);
         if (_pipesReady)
@@ -145,14 +147,17 @@ public sealed class Connection : ITimeoutTarget
             await _writer!.CompleteAsync().ConfigureAwait(false);
         }
         var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
-        using var timeout = new CancellationTokenSource(_limits.IdleTimeout < HandshakeTimeoutLimit ? _limits.IdleTimeout : HandshakeTimeoutLimit);
+        TimeSpan limit = _limits.IdleTimeout < HandshakeTimeoutLimit ? _limits.IdleTimeout : HandshakeTimeoutLimit;
+        using var timeout = new CancellationTokenSource(limit);
         try
         {
-            await tls.AuthenticateAsServerAsync(certificates.ServerOptions, timeout.Token).ConfigureAwait(false);
+            await tls.AuthenticateAsServerAsync(certificates.ServerOptionsFor(legacyCiphers), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or System.ComponentModel.Win32Exception)
         {
-            _log.LogInformation("TLS handshake failed: {Error}", e.Message);
+            // One line per failed handshake, with the TLS library's own reason (the outer exception only says "see inner").
+            _log.LogInformation("TLS handshake with {Client} failed: {Reason}", Remote,
+                TlsHandshakeFailure.Reason(e, timeout.IsCancellationRequested, limit));
             await tls.DisposeAsync().ConfigureAwait(false);
             return false;
         }

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace Postbote.Net;
 
 /// <summary>
-/// The server's TLS certificate and handshake options: TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1), the
-/// certificate chain and key from PEM files, reloaded on demand (SIGHUP) without touching open sessions: each new handshake
+/// The server's TLS certificate and handshake options: TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1), AEAD cipher
+/// suites only unless a listener asks for the legacy ones (<see cref="TlsCipherSuites"/>), the certificate chain and key from PEM files, reloaded on demand (SIGHUP) without touching open sessions: each new handshake
 /// takes the options current at that moment. Without configured files, a self-signed certificate for the host name is
 /// created in the data directory on first start.
 /// </summary>
@@ -19,7 +19,8 @@ public sealed class TlsCertificateProvider
     private readonly ILogger _log;
     private volatile State _state;
 
-    private sealed record State(SslServerAuthenticationOptions Options, X509Certificate2 Certificate, byte[] EndPointBinding);
+    private sealed record State(SslServerAuthenticationOptions Options, SslServerAuthenticationOptions LegacyOptions,
+        X509Certificate2 Certificate, byte[] EndPointBinding);
 
     /// <summary>Loads the certificate, creating a self-signed one when asked to and the files do not exist.</summary>
     /// <param name="certificatePath">PEM file with the certificate, then any intermediate certificates.</param>
@@ -45,8 +46,14 @@ public sealed class TlsCertificateProvider
             _state.Certificate.NotAfter, Path.GetFullPath(certificatePath));
     }
 
-    /// <summary>The handshake options for a new connection.</summary>
+    /// <summary>The handshake options for a new connection: AEAD cipher suites only (<see cref="TlsCipherSuites.Aead"/>).</summary>
     public SslServerAuthenticationOptions ServerOptions => _state.Options;
+
+    /// <summary>The handshake options for a new connection on a listener.</summary>
+    /// <param name="legacyCiphers">Whether the listener also accepts the CBC and RSA key-exchange suites of
+    /// <see cref="TlsCipherSuites.Legacy"/> (MX listeners with <c>[tls] legacy_ciphers_on_mx</c>).</param>
+    /// <returns>The options current at this moment (a reload replaces both sets).</returns>
+    public SslServerAuthenticationOptions ServerOptionsFor(bool legacyCiphers) => legacyCiphers ? _state.LegacyOptions : _state.Options;
 
     /// <summary>The current server certificate (leaf).</summary>
     public X509Certificate2 Certificate => _state.Certificate;
@@ -82,16 +89,19 @@ public sealed class TlsCertificateProvider
         var intermediates = new X509Certificate2Collection();
         foreach (X509Certificate2 c in chain)
             if (!c.RawDataMemory.Span.SequenceEqual(leaf.RawDataMemory.Span)) intermediates.Add(c);
-        var options = new SslServerAuthenticationOptions
-        {
-            ServerCertificateContext = SslStreamCertificateContext.Create(leaf, intermediates, offline: true),
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            ClientCertificateRequired = false,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            AllowRenegotiation = false,
-        };
-        return new State(options, leaf, ComputeEndPointBinding(leaf));
+        var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
+        return new State(Options(context, legacyCiphers: false), Options(context, legacyCiphers: true), leaf, ComputeEndPointBinding(leaf));
     }
+
+    private static SslServerAuthenticationOptions Options(SslStreamCertificateContext context, bool legacyCiphers) => new()
+    {
+        ServerCertificateContext = context,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        CipherSuitesPolicy = TlsCipherSuites.Policy(legacyCiphers),
+        ClientCertificateRequired = false,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        AllowRenegotiation = false,
+    };
 
     /// <summary>The <c>tls-server-end-point</c> channel-binding data of RFC 5929 §4.1 for a certificate.</summary>
     /// <param name="cert">The server certificate.</param>

@@ -11,8 +11,11 @@ namespace Postbote.Smtp;
 /// is set up, unless <paramref name="AllowPlaintextAuth"/>; EHLO offers AUTH before TLS only where neither demands it.</param>
 /// <param name="AllowPlaintextAuth">Whether AUTH (and with it submission) may be used without TLS on this listener (for
 /// loopback-only set-ups).</param>
+/// <param name="LegacyTlsCiphers">Whether TLS handshakes on this listener also accept the CBC and RSA key-exchange
+/// suites of <see cref="Postbote.Net.TlsCipherSuites.Legacy"/>, for old senders on an MX listener where TLS is
+/// opportunistic (RFC 7435); otherwise AEAD suites only.</param>
 public sealed record ListenerOptions(IPEndPoint EndPoint, ListenerKind Kind = ListenerKind.Mx, bool RequireTls = false,
-    bool AllowPlaintextAuth = false) : IListenerEndPoint
+    bool AllowPlaintextAuth = false, bool LegacyTlsCiphers = false) : IListenerEndPoint
 {
     /// <summary>Whether the listener requires AUTH before MAIL (RFC 6409 §4.3 for submission).</summary>
     public bool RequiresAuth => Kind != ListenerKind.Mx;

@@ -487,7 +487,7 @@ internal sealed class SmtpSession : IProtocolSession
 
     private async ValueTask<bool> HandshakeAsync()
     {
-        if (!await Connection.StartTlsAsync(_server.Tls!).ConfigureAwait(false))
+        if (!await Connection.StartTlsAsync(_server.Tls!, Listener.LegacyTlsCiphers).ConfigureAwait(false))
         {
             _closing = true;
             return false;

@@ -100,6 +100,7 @@ public static class ConfigurationLoader
                             case "enabled": c.TlsEnabled = Bool(name, v); break;
                             case "certificate": c.TlsCertificate = Str(name, v); break;
                             case "key": c.TlsKey = Str(name, v); break;
+                            case "legacy_ciphers_on_mx": c.TlsLegacyCiphersOnMx = Bool(name, v); break;
                             default: throw Unknown(name);
                         }
                     }
@@ -141,6 +142,9 @@ public static class ConfigurationLoader
         if (c.Local.Domains.Count == 0) c.Local.Domains.Add("localhost");
         if (c.TlsCertificate is null != (c.TlsKey is null)) throw new FormatException("tls.certificate and tls.key go together");
         if (!c.TlsEnabled && c.Smtp.Listeners.Any(l => l.ImplicitTls)) throw new FormatException("smtp.submissions needs TLS (tls.enabled = true)");
+        // [tls] may come before or after [smtp]: the MX listeners take legacy_ciphers_on_mx once both are read.
+        if (c.TlsLegacyCiphersOnMx)
+            c.Smtp.Listeners = c.Smtp.Listeners.Select(l => l.Kind == ListenerKind.Mx ? l with { LegacyTlsCiphers = true } : l).ToList();
         c.Local.MaildirRoot = maildirRoot ?? Path.Combine(c.DataDirectory, "mail");
         try
         {

@@ -38,6 +38,11 @@ public sealed class PostboteConfiguration
     /// <summary>PEM file with the private key; <c>null</c> for <c>{DataDirectory}/tls/key.pem</c>.</summary>
     public string? TlsKey { get; set; }
 
+    /// <summary>Whether MX listeners also accept the TLS 1.2 CBC and RSA key-exchange cipher suites
+    /// (<see cref="Postbote.Net.TlsCipherSuites.Legacy"/>) for old senders, TLS there being opportunistic (RFC 7435).
+    /// Defaults to false: AEAD suites only on every listener. Submission listeners never take them.</summary>
+    public bool TlsLegacyCiphersOnMx { get; set; }
+
     /// <summary>Whether SMTP AUTH is offered (after TLS). Defaults to true.</summary>
     public bool AuthEnabled { get; set; } = true;
 

@@ -77,6 +77,9 @@ public sealed class ServerOptions
     /// <summary>[tls] key: PEM file, absolute path.</summary>
     public string? TlsKey { get; set; }
 
+    /// <summary>[tls] legacy_ciphers_on_mx.</summary>
+    public bool? TlsLegacyCiphersOnMx { get; set; }
+
     /// <summary>[auth] max_failures.</summary>
     public int? AuthMaxFailures { get; set; }
 
@@ -137,12 +140,13 @@ public sealed class ServerOptions
             toml.Append(CultureInfo.InvariantCulture, $"{Quote(alias)} = {List(targets)}\n");
         }
 
-        if (TlsEnabled is not null || TlsCertificate is not null || TlsKey is not null)
+        if (TlsEnabled is not null || TlsCertificate is not null || TlsKey is not null || TlsLegacyCiphersOnMx is not null)
         {
             toml.Append("\n[tls]\n");
             Boolean(toml, "enabled", TlsEnabled);
             Text(toml, "certificate", TlsCertificate);
             Text(toml, "key", TlsKey);
+            Boolean(toml, "legacy_ciphers_on_mx", TlsLegacyCiphersOnMx);
         }
 
         if (AuthMaxFailures is not null || AuthFailureWindowSeconds is not null || AuthBlockTimeSeconds is not null || AuthScramPlusTls13 is not null)

@@ -30,24 +30,35 @@ public sealed class TestCertificateAuthority : IDisposable
         return new TestCertificateAuthority(request.CreateSelfSigned(now.AddHours(-1), now.AddDays(1)));
     }
 
-    /// <summary>A server certificate (serverAuth, DNS SAN <paramref name="hostName"/>) with its private key.</summary>
-    public X509Certificate2 Issue(string hostName)
+    /// <summary>
+    /// A server certificate (serverAuth, DNS SAN <paramref name="hostName"/>) with its private key: ECDSA P-256, or RSA
+    /// 2048 when <paramref name="rsa"/> (the ECDHE-RSA cipher suites need an RSA certificate).
+    /// </summary>
+    public X509Certificate2 Issue(string hostName, bool rsa = false)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={hostName}", key, HashAlgorithmName.SHA256);
+        using var ecKey = rsa ? null : ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var rsaKey = rsa ? RSA.Create(2048) : null;
+        var request = rsaKey is not null
+            ? new CertificateRequest($"CN={hostName}", rsaKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+            : new CertificateRequest($"CN={hostName}", ecKey!, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName(hostName);
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        // RSA key exchange (the legacy TLS_RSA_* suites) needs keyEncipherment besides digitalSignature.
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(
+            rsa ? X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment : X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(
             new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
         var now = DateTimeOffset.UtcNow;
-        using var issued = request.Create(Certificate, now.AddMinutes(-30), now.AddHours(12), serial);
-        return issued.CopyWithPrivateKey(key);
+        // The CA key is ECDSA: an RSA request is signed through an explicit ECDSA signature generator.
+        using var caKey = Certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("the CA has no ECDSA key");
+        using var issued = request.Create(
+            Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), now.AddMinutes(-30), now.AddHours(12), serial);
+        return rsaKey is not null ? issued.CopyWithPrivateKey(rsaKey) : issued.CopyWithPrivateKey(ecKey!);
     }
 
     /// <summary>Writes <paramref name="certificate"/> (PEM) and its private key (PKCS#8 PEM) to the two files.</summary>
@@ -55,7 +66,8 @@ public sealed class TestCertificateAuthority : IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(certificatePath)!);
         Directory.CreateDirectory(Path.GetDirectoryName(keyPath)!);
-        using var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException("no ECDSA private key", nameof(certificate));
+        using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey()
+            ?? throw new ArgumentException("no ECDSA or RSA private key", nameof(certificate));
 
         // Written beside the target and renamed over it, so a reload never reads half a file.
         WriteAtomically(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");

@@ -4,9 +4,10 @@
 usage: scram_plus.py PORT CAFILE USER PASSWORD TLSVERSION CBTYPE
 
 TLSVERSION is 1.2 or 1.3 (the only version the client allows). CBTYPE is tls-unique (RFC 5929 section 3, from
-ssl.SSLSocket.get_channel_binding) or tls-server-end-point (RFC 5929 section 4, SHA-256 of the server certificate).
+ssl.SSLSocket.get_channel_binding) or tls-server-end-point (RFC 5929 section 4, SHA-256 of the server certificate), or y:
+plain SCRAM-SHA-256 with the gs2 flag "y" (the client could bind but thinks the server cannot, RFC 5802 section 6).
 Prints one JSON line: {"tls": ..., "offered": ..., "cb_len": ..., "auth": [code, text]} or {"error": ...}.
-Exit status 0 when the server answered 235 and proved itself (v=), 3 when it refused, 4 when -PLUS was not offered,
+Exit status 0 when the server answered 235 and proved itself (v=), 3 when it refused, 4 when the mechanism was not offered,
 1 for anything else.
 """
 import base64
@@ -37,19 +38,22 @@ def main(argv):
         smtp.ehlo()
         result['tls'] = smtp.sock.version()
         result['offered'] = smtp.esmtp_features.get('auth', '').strip()
-        if 'SCRAM-SHA-256-PLUS' not in result['offered'].split():
+        mechanism = 'SCRAM-SHA-256' if cbtype == 'y' else 'SCRAM-SHA-256-PLUS'
+        if mechanism not in result['offered'].split():
             print(json.dumps(result))
             return 4
-        if cbtype == 'tls-unique':
+        if cbtype == 'y':
+            cbdata = b''
+        elif cbtype == 'tls-unique':
             cbdata = smtp.sock.get_channel_binding('tls-unique')
         else:
             cbdata = hashlib.sha256(smtp.sock.getpeercert(binary_form=True)).digest()
         result['cb_len'] = len(cbdata)
 
-        gs2 = ('p=%s,,' % cbtype).encode('ascii')
+        gs2 = b'y,,' if cbtype == 'y' else ('p=%s,,' % cbtype).encode('ascii')
         nonce = b64(os.urandom(18))
         first_bare = 'n=%s,r=%s' % (user.replace('=', '=3D').replace(',', '=2C'), nonce)
-        code, reply = smtp.docmd('AUTH', 'SCRAM-SHA-256-PLUS ' + b64(gs2 + first_bare.encode('utf-8')))
+        code, reply = smtp.docmd('AUTH', mechanism + ' ' + b64(gs2 + first_bare.encode('utf-8')))
         if code != 334:
             result['auth'] = [code, reply.decode('utf-8', 'replace')]
             print(json.dumps(result))
