@@ -38,7 +38,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         await SmtpDialog.ExpectAsync(slow, "MAIL FROM:<a@example.org>", "^250");
         await SmtpDialog.ExpectAsync(slow, "RCPT TO:<user41@example.com>", "^250");
         await SmtpDialog.ExpectAsync(slow, "DATA", "^354");
-        var framed = SmtpDialog.DotStuff(slowContent);
+        var framed = SmtpConnection.DotStuff(slowContent);
         var headerEnd = slowContent.Length / 3;
         await slow.SendAsync(framed[..headerEnd]);
 

@@ -13,34 +13,6 @@ public static partial class SmtpDialog
         return match.Success ? match.Groups[1].Value : null;
     }
 
-    /// <summary>
-    /// <paramref name="content"/> framed for DATA: every line that starts with "." gets another "." (RFC 5321 §4.5.2),
-    /// then the end-of-data line. The content must end with CRLF.
-    /// </summary>
-    public static byte[] DotStuff(byte[] content)
-    {
-        if (content.Length < 2 || content[^2] != '\r' || content[^1] != '\n')
-        {
-            throw new ArgumentException("content must end with CRLF", nameof(content));
-        }
-
-        var framed = new List<byte>(content.Length + 16);
-        var atLineStart = true;
-        foreach (var b in content)
-        {
-            if (atLineStart && b == '.')
-            {
-                framed.Add((byte)'.');
-            }
-
-            framed.Add(b);
-            atLineStart = b == '\n';
-        }
-
-        framed.AddRange(".\r\n"u8.ToArray());
-        return framed.ToArray();
-    }
-
     /// <summary>Sends <paramref name="command"/> and asserts the reply matches <paramref name="expected"/> (a regex).</summary>
     public static async Task<SmtpResponse> ExpectAsync(SmtpConnection smtp, string command, string expected, string? context = null)
     {
@@ -72,8 +44,7 @@ public static partial class SmtpDialog
         }
 
         await ExpectAsync(smtp, "DATA", "^354", context);
-        await smtp.SendAsync(DotStuff(content));
-        return await smtp.ReadReplyAsync(TimeSpan.FromSeconds(30));
+        return await smtp.SendDataAsync(content);
     }
 
     /// <summary>A small message with a unique marker in Subject, Message-Id and body, ending with CRLF.</summary>

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Postbote.Core;
 using Postbote.Delivery;
 using Postbote.Queue;
-using Postbote.Tests.Queue;
 
 namespace Postbote.Tests.Delivery;
 
