@@ -65,10 +65,7 @@ public sealed class BadInputTests(BadInputServerFixture fixture) : IClassFixture
         var bad = SmtpDialog.NewMarker("bare-lf");
         var good = SmtpDialog.NewMarker("after-bare-lf");
         using var smtp = await SmtpConnection.ConnectAsync(Server.Port);
-        await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "MAIL FROM:<a@example.org>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "RCPT TO:<user31@example.com>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "DATA", "^354");
+        await SmtpDialog.BeginDataAsync(smtp, "a@example.org", ["user31@example.com"]);
         await smtp.SendAsync($"Subject: {bad}\r\n\r\nline one\nline two\r\n.\r\n");
         var reply = await smtp.ReadReplyAsync(TimeSpan.FromSeconds(30));
         Assert.True(reply.Text.StartsWith('5'), $"a bare LF in DATA was not refused with 5xx: {reply}\n{smtp.Transcript}");
@@ -88,10 +85,7 @@ public sealed class BadInputTests(BadInputServerFixture fixture) : IClassFixture
         var big = SmtpDialog.NewMarker("oversized");
         var small = SmtpDialog.NewMarker("after-oversized");
         using var smtp = await SmtpConnection.ConnectAsync(Server.Port);
-        await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "MAIL FROM:<a@example.org>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "RCPT TO:<user32@example.com>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "DATA", "^354");
+        await SmtpDialog.BeginDataAsync(smtp, "a@example.org", ["user32@example.com"]);
         var body = new StringBuilder($"Subject: {big}\r\n\r\n");
         while (body.Length < 200000)
         {

@@ -23,12 +23,11 @@ public static partial class SmtpDialog
         return reply;
     }
 
-    /// <summary>EHLO, MAIL, one RCPT per recipient, DATA with <paramref name="content"/>; returns the final reply.</summary>
-    public static async Task<SmtpResponse> SendMailAsync(
+    /// <summary>EHLO (unless <paramref name="ehlo"/> is false), MAIL, one RCPT per recipient and DATA, each asserted 2xx/354.</summary>
+    public static async Task BeginDataAsync(
         SmtpConnection smtp,
         string from,
         IEnumerable<string> recipients,
-        byte[] content,
         bool ehlo = true,
         string? context = null)
     {
@@ -44,7 +43,40 @@ public static partial class SmtpDialog
         }
 
         await ExpectAsync(smtp, "DATA", "^354", context);
+    }
+
+    /// <summary>EHLO, MAIL, one RCPT per recipient, DATA with <paramref name="content"/>; returns the final reply.</summary>
+    public static async Task<SmtpResponse> SendMailAsync(
+        SmtpConnection smtp,
+        string from,
+        IEnumerable<string> recipients,
+        byte[] content,
+        bool ehlo = true,
+        string? context = null)
+    {
+        await BeginDataAsync(smtp, from, recipients, ehlo, context);
         return await smtp.SendDataAsync(content);
+    }
+
+    /// <summary>
+    /// On one session, sends <paramref name="count"/> sample messages from a@example.org to <paramref name="mailbox"/>,
+    /// each with the marker <paramref name="marker"/> makes of its index, and asserts each got 250.
+    /// </summary>
+    /// <returns>The markers in the order sent.</returns>
+    public static async Task<List<string>> SendSamplesAsync(PostboteServer server, string mailbox, int count, Func<int, string> marker)
+    {
+        var markers = new List<string>();
+        using var smtp = await SmtpConnection.ConnectAsync(server.Port);
+        await ExpectAsync(smtp, "EHLO client.test", "^250");
+        for (int i = 0; i < count; i++)
+        {
+            string m = marker(i);
+            var reply = await SendMailAsync(smtp, "a@example.org", [mailbox], SampleMessage(m), ehlo: false);
+            Assert.True(reply.Code == 250, $"{reply}\n{server.Diagnostics()}");
+            markers.Add(m);
+        }
+
+        return markers;
     }
 
     /// <summary>A small message with a unique marker in Subject, Message-Id and body, ending with CRLF.</summary>

@@ -7,16 +7,9 @@ namespace Postbote.Tests.Delivery;
 
 public sealed class DeliveryRouterTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly DurabilityBarrier _barrier;
+    private readonly DeliveryDirectory _dir = new(SpoolSyncMode.FsyncEachFile);
 
-    public DeliveryRouterTests() => _barrier = new DurabilityBarrier(_dir.Path, SpoolSyncMode.FsyncEachFile);
-
-    public void Dispose()
-    {
-        _barrier.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task RoutesLocalAliasUnknownAndRemoteRecipients()
@@ -29,7 +22,7 @@ public sealed class DeliveryRouterTests : IDisposable
         };
         options.Aliases["team@example.com"] = ["alice@example.com", "bob@example.com"];
         var router = new DeliveryRouter(new LocalRecipients(options),
-            new MaildirDeliveryAgent(options, _barrier, NullLogger<MaildirDeliveryAgent>.Instance, "mx"),
+            new MaildirDeliveryAgent(options, _dir.Barrier, NullLogger<MaildirDeliveryAgent>.Instance, "mx"),
             NullLogger<DeliveryRouter>.Instance);
 
         string bodyPath = _dir.Combine("b.eml");

@@ -97,9 +97,7 @@ public partial class ReplyTextTests : IAsyncLifetime
     [Fact]
     public async Task BareLineFeedReplyGoesOutAsWritten()
     {
-        using var c = await _server.ConnectAsync();
-        await c.ExchangeAsync("EHLO client.example.org\r\n");
-        await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
+        using var c = await _server.ConnectInDataAsync();
         string reply = await c.ExchangeAsync("Subject: x\r\n\r\nline\nmore\r\n.\r\n");
         Assert.Equal("554 5.6.0 Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8)\r\n", reply);
     }
@@ -107,9 +105,7 @@ public partial class ReplyTextTests : IAsyncLifetime
     [Fact]
     public async Task LongLineReplyGoesOutAsWritten()
     {
-        using var c = await _server.ConnectAsync();
-        await c.ExchangeAsync("EHLO client.example.org\r\n");
-        await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
+        using var c = await _server.ConnectInDataAsync();
         string reply = await c.ExchangeAsync("Subject: x\r\n\r\n" + new string('a', 1001) + "\r\n.\r\n");
         Assert.Equal("554 5.6.0 Error: message line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)\r\n", reply);
     }

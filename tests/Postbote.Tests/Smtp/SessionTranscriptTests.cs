@@ -170,9 +170,7 @@ public class SessionTranscriptTests : IAsyncLifetime
     [Fact]
     public async Task OversizedMessageIsDrainedAndRefusedAndTheSessionGoesOn()
     {
-        using var c = await _server.ConnectAsync();
-        await c.ExchangeAsync("EHLO client.example.org\r\n");
-        await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
+        using var c = await _server.ConnectInDataAsync();
         string big = string.Concat(Enumerable.Repeat(new string('A', 78) + "\r\n", 2000)); // 160,000 bytes > 100,000
         Assert.Equal("552 5.3.4 Error: message file too big\r\n", await c.ExchangeAsync(big + ".\r\n"));
         Assert.Equal("250 2.1.0 Ok\r\n", await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\n"));
@@ -182,9 +180,7 @@ public class SessionTranscriptTests : IAsyncLifetime
     [Fact]
     public async Task BareLineFeedRefusesTheMessage()
     {
-        using var c = await _server.ConnectAsync();
-        await c.ExchangeAsync("EHLO client.example.org\r\n");
-        await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
+        using var c = await _server.ConnectInDataAsync();
         string reply = await c.ExchangeAsync("Subject: x\r\n\r\nline\n.\nMAIL FROM:<spoofed@example.net>\r\n.\r\n");
         Assert.StartsWith("554 5.6.0 ", reply);
         Assert.Empty(_server.Spool.List());

@@ -10,10 +10,11 @@ namespace Postbote.Tests.Smtp;
 /// <summary>An in-process SMTP server on a free loopback port with a real spool in a temp directory (no delivery).</summary>
 public sealed class SmtpTestServer : IAsyncDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _dir;
 
-    private SmtpTestServer(Spool spool, SmtpServer server)
+    private SmtpTestServer(TempDirectory dir, Spool spool, SmtpServer server)
     {
+        _dir = dir;
         Spool = spool;
         Server = server;
     }
@@ -44,11 +45,32 @@ public sealed class SmtpTestServer : IAsyncDisposable
         var spool = new Spool(new SpoolOptions { Directory = dir.Combine("spool"), CorruptDirectory = dir.Combine("corrupt") }, NullLogger<Spool>.Instance);
         var server = new SmtpServer(options, new RelayPolicy(new LocalRecipients(local)), sink?.Invoke(spool) ?? spool, NullLoggerFactory.Instance, TimeProvider.System);
         await server.StartAsync(CancellationToken.None);
-        return new SmtpTestServer(spool, server);
+        return new SmtpTestServer(dir, spool, server);
     }
 
     /// <summary>Connects the shared test client to the server and reads the greeting.</summary>
     public Task<SmtpConnection> ConnectAsync() => SmtpConnection.ConnectAsync(EndPoint.Port);
+
+    /// <summary>
+    /// Connects, says EHLO, then sends MAIL FROM:&lt;alice@example.org&gt;, RCPT TO:&lt;rcpt@example.com&gt; and DATA in one
+    /// write (RFC 2920) and asserts the last of their replies is the 354: the client is then inside DATA.
+    /// </summary>
+    public async Task<SmtpConnection> ConnectInDataAsync()
+    {
+        var c = await ConnectAsync();
+        try
+        {
+            await c.ExchangeAsync("EHLO client.example.org\r\n");
+            string replies = await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
+            Assert.EndsWith("354 End data with <CR><LF>.<CR><LF>\r\n", replies);
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
