@@ -65,10 +65,7 @@ public sealed class BadInputTests(BadInputServerFixture fixture) : IClassFixture
         var bad = SmtpDialog.NewMarker("bare-lf");
         var good = SmtpDialog.NewMarker("after-bare-lf");
         using var smtp = await SmtpConnection.ConnectAsync(Server.Port);
-        await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "MAIL FROM:<a@example.org>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "RCPT TO:<user31@example.com>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "DATA", "^354");
+        await SmtpDialog.BeginDataAsync(smtp, "a@example.org", ["user31@example.com"]);
         await smtp.SendAsync($"Subject: {bad}\r\n\r\nline one\nline two\r\n.\r\n");
         var reply = await smtp.ReadReplyAsync(TimeSpan.FromSeconds(30));
         Assert.True(reply.Text.StartsWith('5'), $"a bare LF in DATA was not refused with 5xx: {reply}\n{smtp.Transcript}");
@@ -88,18 +85,14 @@ public sealed class BadInputTests(BadInputServerFixture fixture) : IClassFixture
         var big = SmtpDialog.NewMarker("oversized");
         var small = SmtpDialog.NewMarker("after-oversized");
         using var smtp = await SmtpConnection.ConnectAsync(Server.Port);
-        await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "MAIL FROM:<a@example.org>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "RCPT TO:<user32@example.com>", "^250");
-        await SmtpDialog.ExpectAsync(smtp, "DATA", "^354");
+        await SmtpDialog.BeginDataAsync(smtp, "a@example.org", ["user32@example.com"]);
         var body = new StringBuilder($"Subject: {big}\r\n\r\n");
         while (body.Length < 200000)
         {
             body.Append("0123456789012345678901234567890123456789012345678901234567890123456789012345678\r\n");
         }
 
-        await smtp.SendAsync(SmtpDialog.DotStuff(Encoding.ASCII.GetBytes(body.ToString())));
-        var reply = await smtp.ReadReplyAsync(TimeSpan.FromSeconds(30));
+        var reply = await smtp.SendDataAsync(Encoding.ASCII.GetBytes(body.ToString()));
         Assert.True(
             reply.Text.StartsWith("552 5.3.4", StringComparison.Ordinal),
             $"expected 552 5.3.4 for a 200,000-byte message over a 100,000-byte limit, got {reply}\n{smtp.Transcript}{Server.Diagnostics(40)}");

@@ -26,18 +26,7 @@ public sealed class DiskFullTests(ITestOutputHelper output)
             string maildirFiller = Fill(server.MaildirRoot);
 
             // Accepted while the Maildir side is full: every delivery is deferred and the messages stay queued.
-            var markers = new List<string>();
-            using (var smtp = await SmtpConnection.ConnectAsync(server.Port))
-            {
-                await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
-                for (int i = 0; i < Messages; i++)
-                {
-                    string marker = SmtpDialog.NewMarker("full");
-                    var reply = await SmtpDialog.SendMailAsync(smtp, "a@example.org", [Mailbox], SmtpDialog.SampleMessage(marker), ehlo: false);
-                    Assert.True(reply.Code == 250, $"{reply}\n{server.Diagnostics()}");
-                    markers.Add(marker);
-                }
-            }
+            var markers = await SmtpDialog.SendSamplesAsync(server, Mailbox, Messages, _ => SmtpDialog.NewMarker("full"));
             Assert.True(await server.WaitForLogAsync("status=deferred", Messages, TimeSpan.FromSeconds(30)), server.Diagnostics());
 
             // Now the spool's disk is full too: new mail is refused with a 4xx, "mail system full".

@@ -25,18 +25,7 @@ public sealed class SpoolDamageTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(mailbox, "not a Maildir");
         await server.StartAsync();
 
-        var markers = new List<string>();
-        using (var smtp = await SmtpConnection.ConnectAsync(server.Port))
-        {
-            await SmtpDialog.ExpectAsync(smtp, "EHLO client.test", "^250");
-            for (int i = 0; i < Messages; i++)
-            {
-                string marker = SmtpDialog.NewMarker($"m{i:D3}");
-                var reply = await SmtpDialog.SendMailAsync(smtp, "a@example.org", [Mailbox], SmtpDialog.SampleMessage(marker), ehlo: false);
-                Assert.True(reply.Code == 250, $"{reply}\n{server.Diagnostics()}");
-                markers.Add(marker);
-            }
-        }
+        var markers = await SmtpDialog.SendSamplesAsync(server, Mailbox, Messages, i => SmtpDialog.NewMarker($"m{i:D3}"));
         await server.KillAsync();
 
         // Flip one bit in the body of message 100 in every copy of its record (a deferral appends a copy with the new

@@ -26,6 +26,20 @@ public static class AuthDialog
         return await EhloInTlsAsync(smtp);
     }
 
+    /// <summary>
+    /// STARTTLS with <paramref name="pipelined"/> in the same write (clear-text commands that must not run inside TLS,
+    /// CVE-2011-0411): asserts exactly "220 2.0.0 Ready to start TLS", runs the handshake (which fails on any clear-text
+    /// byte after the 220) and asserts that nothing arrives unasked inside TLS within 1.5 s.
+    /// </summary>
+    public static async Task StartTlsWithPipelinedAsync(SmtpConnection smtp, string pipelined, RemoteCertificateValidationCallback? validate = null)
+    {
+        await smtp.SendAsync("STARTTLS\r\n" + pipelined);
+        var ready = await smtp.ReadReplyAsync();
+        Assert.True(ready.Text == "220 2.0.0 Ready to start TLS\r\n", $"reply to STARTTLS: {ready}\n{smtp.Transcript}");
+        await smtp.StartTlsAsync(validate);
+        Assert.False(await smtp.AnythingArrivesAsync(TimeSpan.FromSeconds(1.5)), $"unsolicited bytes after the handshake\n{smtp.Transcript}");
+    }
+
     /// <summary>EHLO inside TLS: 250, no STARTTLS, AUTH with the four mechanisms on TLS 1.2 and without -PLUS on TLS 1.3
     /// (its binding there, tls-exporter, is not served unless [auth] scram_plus_tls13 is set).</summary>
     public static async Task<SmtpResponse> EhloInTlsAsync(SmtpConnection smtp)

@@ -422,16 +422,12 @@ public sealed class PostboteServer : IAsyncDisposable
 
             try
             {
-                using var client = new TcpClient();
-                using var connectCts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.ConnectAsync("127.0.0.1", Port, connectCts.Token);
-                var stream = client.GetStream();
-                var line = await ReadLineAsync(stream, TimeSpan.FromSeconds(5));
+                using var smtp = await SmtpConnection.ConnectAsync(Port, TimeSpan.FromSeconds(5));
+                var line = smtp.Greeting.Text.Split("\r\n")[0];
                 if (line.StartsWith("220", StringComparison.Ordinal))
                 {
                     Greeting = line;
-                    var quit = Encoding.ASCII.GetBytes("QUIT\r\n");
-                    await stream.WriteAsync(quit);
+                    await smtp.SendAsync("QUIT\r\n");
                     AddLog($"=== ready after {deadline.Elapsed.TotalSeconds:F1} s: {line}");
                     return;
                 }
@@ -456,29 +452,5 @@ public sealed class PostboteServer : IAsyncDisposable
 
         throw new InvalidOperationException(
             $"the server did not greet on 127.0.0.1:{Port} within {StartTimeout.TotalSeconds} s ({lastError}){Diagnostics()}");
-    }
-
-    private static async Task<string> ReadLineAsync(NetworkStream stream, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var bytes = new List<byte>();
-        var buffer = new byte[1];
-        while (bytes.Count < 4096)
-        {
-            var n = await stream.ReadAsync(buffer, cts.Token);
-            if (n == 0)
-            {
-                break;
-            }
-
-            if (buffer[0] == (byte)'\n')
-            {
-                break;
-            }
-
-            bytes.Add(buffer[0]);
-        }
-
-        return Encoding.UTF8.GetString(bytes.ToArray()).TrimEnd('\r');
     }
 }

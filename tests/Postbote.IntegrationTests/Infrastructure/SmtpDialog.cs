@@ -13,34 +13,6 @@ public static partial class SmtpDialog
         return match.Success ? match.Groups[1].Value : null;
     }
 
-    /// <summary>
-    /// <paramref name="content"/> framed for DATA: every line that starts with "." gets another "." (RFC 5321 §4.5.2),
-    /// then the end-of-data line. The content must end with CRLF.
-    /// </summary>
-    public static byte[] DotStuff(byte[] content)
-    {
-        if (content.Length < 2 || content[^2] != '\r' || content[^1] != '\n')
-        {
-            throw new ArgumentException("content must end with CRLF", nameof(content));
-        }
-
-        var framed = new List<byte>(content.Length + 16);
-        var atLineStart = true;
-        foreach (var b in content)
-        {
-            if (atLineStart && b == '.')
-            {
-                framed.Add((byte)'.');
-            }
-
-            framed.Add(b);
-            atLineStart = b == '\n';
-        }
-
-        framed.AddRange(".\r\n"u8.ToArray());
-        return framed.ToArray();
-    }
-
     /// <summary>Sends <paramref name="command"/> and asserts the reply matches <paramref name="expected"/> (a regex).</summary>
     public static async Task<SmtpResponse> ExpectAsync(SmtpConnection smtp, string command, string expected, string? context = null)
     {
@@ -51,12 +23,11 @@ public static partial class SmtpDialog
         return reply;
     }
 
-    /// <summary>EHLO, MAIL, one RCPT per recipient, DATA with <paramref name="content"/>; returns the final reply.</summary>
-    public static async Task<SmtpResponse> SendMailAsync(
+    /// <summary>EHLO (unless <paramref name="ehlo"/> is false), MAIL, one RCPT per recipient and DATA, each asserted 2xx/354.</summary>
+    public static async Task BeginDataAsync(
         SmtpConnection smtp,
         string from,
         IEnumerable<string> recipients,
-        byte[] content,
         bool ehlo = true,
         string? context = null)
     {
@@ -72,8 +43,40 @@ public static partial class SmtpDialog
         }
 
         await ExpectAsync(smtp, "DATA", "^354", context);
-        await smtp.SendAsync(DotStuff(content));
-        return await smtp.ReadReplyAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>EHLO, MAIL, one RCPT per recipient, DATA with <paramref name="content"/>; returns the final reply.</summary>
+    public static async Task<SmtpResponse> SendMailAsync(
+        SmtpConnection smtp,
+        string from,
+        IEnumerable<string> recipients,
+        byte[] content,
+        bool ehlo = true,
+        string? context = null)
+    {
+        await BeginDataAsync(smtp, from, recipients, ehlo, context);
+        return await smtp.SendDataAsync(content);
+    }
+
+    /// <summary>
+    /// On one session, sends <paramref name="count"/> sample messages from a@example.org to <paramref name="mailbox"/>,
+    /// each with the marker <paramref name="marker"/> makes of its index, and asserts each got 250.
+    /// </summary>
+    /// <returns>The markers in the order sent.</returns>
+    public static async Task<List<string>> SendSamplesAsync(PostboteServer server, string mailbox, int count, Func<int, string> marker)
+    {
+        var markers = new List<string>();
+        using var smtp = await SmtpConnection.ConnectAsync(server.Port);
+        await ExpectAsync(smtp, "EHLO client.test", "^250");
+        for (int i = 0; i < count; i++)
+        {
+            string m = marker(i);
+            var reply = await SendMailAsync(smtp, "a@example.org", [mailbox], SampleMessage(m), ehlo: false);
+            Assert.True(reply.Code == 250, $"{reply}\n{server.Diagnostics()}");
+            markers.Add(m);
+        }
+
+        return markers;
     }
 
     /// <summary>A small message with a unique marker in Subject, Message-Id and body, ending with CRLF.</summary>

@@ -4,22 +4,14 @@ using Postbote.Delivery;
 using Postbote.IO;
 using Postbote.Queue;
 using Postbote.Routing;
-using Postbote.Tests.Queue;
 
 namespace Postbote.Tests.Delivery;
 
 public sealed class DeliveryRouterTests : IDisposable
 {
-    private readonly TempDirectory _dir = new();
-    private readonly DurabilityBarrier _barrier;
+    private readonly DeliveryDirectory _dir = new(SyncMode.FsyncEachFile);
 
-    public DeliveryRouterTests() => _barrier = new DurabilityBarrier(_dir.Path, SyncMode.FsyncEachFile);
-
-    public void Dispose()
-    {
-        _barrier.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task RoutesLocalAliasUnknownAndRemoteRecipients()
@@ -32,7 +24,7 @@ public sealed class DeliveryRouterTests : IDisposable
         };
         options.Aliases["team@example.com"] = ["alice@example.com", "bob@example.com"];
         var router = new DeliveryRouter(new LocalRecipients(options),
-            new MaildirDeliveryAgent(options, _barrier, NullLogger<MaildirDeliveryAgent>.Instance, "mx"),
+            new MaildirDeliveryAgent(options, _dir.Barrier, NullLogger<MaildirDeliveryAgent>.Instance, "mx"),
             NullLogger<DeliveryRouter>.Instance);
 
         string bodyPath = _dir.Combine("b.eml");

@@ -4,7 +4,6 @@ using Postbote.Core;
 using Postbote.Delivery;
 using Postbote.IO;
 using Postbote.Queue;
-using Postbote.Tests.Queue;
 
 namespace Postbote.Tests.Delivery;
 
@@ -13,19 +12,12 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     private static readonly byte[] Body = Encoding.ASCII.GetBytes("Received: from client\r\nSubject: test\r\n\r\nHello, world.\r\n");
     private static readonly DateTimeOffset Received = new(2024, 3, 4, 5, 6, 7, TimeSpan.Zero);
 
-    private readonly TempDirectory _dir = new();
-    private readonly DurabilityBarrier _barrier;
+    private readonly DeliveryDirectory _dir = new(SyncMode.SyncFs);
 
-    public MaildirDeliveryAgentTests() => _barrier = new DurabilityBarrier(_dir.Path, SyncMode.SyncFs);
-
-    public void Dispose()
-    {
-        _barrier.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _dir.Dispose();
 
     private MaildirDeliveryAgent Agent(string host = "mx1.example", bool saveCrlf = false) =>
-        new(new LocalDeliveryOptions { MaildirRoot = _dir.Combine("mail"), SaveCrlf = saveCrlf }, _barrier, NullLogger<MaildirDeliveryAgent>.Instance, host);
+        new(new LocalDeliveryOptions { MaildirRoot = _dir.Combine("mail"), SaveCrlf = saveCrlf }, _dir.Barrier, NullLogger<MaildirDeliveryAgent>.Instance, host);
 
     /// <summary>The bytes with every CRLF as LF: how a copy is stored by default.</summary>
     private static byte[] Lf(ReadOnlySpan<byte> crlf) => Encoding.Latin1.GetBytes(Encoding.Latin1.GetString(crlf).Replace("\r\n", "\n", StringComparison.Ordinal));
@@ -237,6 +229,6 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
         await Task.WhenAll(tasks);
         for (int u = 0; u < 10; u++) Assert.Equal(10, NewFiles("example.com", "u" + u).Length);
         // At most one round for the data and one for the renames per delivery; fewer when deliveries overlap.
-        Assert.InRange(_barrier.Rounds, 2, 200);
+        Assert.InRange(_dir.Barrier.Rounds, 2, 200);
     }
 }

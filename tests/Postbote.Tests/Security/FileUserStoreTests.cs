@@ -1,5 +1,4 @@
 using Postbote.Security.Users;
-using Postbote.Tests.Queue;
 
 namespace Postbote.Tests.Security;
 

@@ -26,7 +26,7 @@ public class BodyMemoryBudgetTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var budget = new BodyMemoryBudget(Budget);
         await using var server = await SmtpTestServer.StartAsync(o => o.Limits.MessageSize = 1_000_000, spool => new BudgetedMessageSink(spool, budget));
-        var clients = new List<SmtpTestClient>();
+        var clients = new List<SmtpConnection>();
         try
         {
             // 20 sessions each send 200 KiB of DATA and stop before the final dot: 20 x 256 KiB buffers without a budget.
@@ -34,9 +34,9 @@ public class BodyMemoryBudgetTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 var c = await server.ConnectAsync();
                 clients.Add(c);
-                string r = await c.SendAsync("EHLO client.example.org\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 4);
+                string r = await c.ExchangeAsync("EHLO client.example.org\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 4);
                 Assert.EndsWith("354 End data with <CR><LF>.<CR><LF>\r\n", r);
-                await c.SendRawAsync(Encoding.ASCII.GetBytes(Body(i)));
+                await c.SendAsync(Encoding.ASCII.GetBytes(Body(i)));
             }
 
             // At most 4 bodies of 256 KiB fit in 1 MiB: at least 16 must have gone to their own files (bounded wait).
@@ -50,7 +50,7 @@ public class BodyMemoryBudgetTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.InRange(budget.InUse, 1, Budget);
 
             foreach (var c in clients)
-                Assert.Matches("^250 2.0.0 Ok: queued as [0-9A-Z]{16}\r\n$", await c.SendAsync("\r\n.\r\n"));
+                Assert.Matches("^250 2.0.0 Ok: queued as [0-9A-Z]{16}\r\n$", await c.ExchangeAsync("\r\n.\r\n"));
             Assert.Equal(0, budget.InUse);
         }
         finally

@@ -97,20 +97,16 @@ public partial class ReplyTextTests : IAsyncLifetime
     [Fact]
     public async Task BareLineFeedReplyGoesOutAsWritten()
     {
-        using var c = await _server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
-        await c.SendAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
-        string reply = await c.SendAsync("Subject: x\r\n\r\nline\nmore\r\n.\r\n");
+        using var c = await _server.ConnectInDataAsync();
+        string reply = await c.ExchangeAsync("Subject: x\r\n\r\nline\nmore\r\n.\r\n");
         Assert.Equal("554 5.6.0 Error: bare <CR> or <LF> in message data (RFC 5321 section 2.3.8)\r\n", reply);
     }
 
     [Fact]
     public async Task LongLineReplyGoesOutAsWritten()
     {
-        using var c = await _server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
-        await c.SendAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
-        string reply = await c.SendAsync("Subject: x\r\n\r\n" + new string('a', 1001) + "\r\n.\r\n");
+        using var c = await _server.ConnectInDataAsync();
+        string reply = await c.ExchangeAsync("Subject: x\r\n\r\n" + new string('a', 1001) + "\r\n.\r\n");
         Assert.Equal("554 5.6.0 Error: message line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)\r\n", reply);
     }
 

@@ -21,10 +21,10 @@ public class SessionTranscriptTests : IAsyncLifetime
     private async Task Transcript(params (string Send, string Expect)[] steps)
     {
         using var c = await _server.ConnectAsync();
-        Assert.Equal("220 mx.example.com ESMTP\r\n", c.Greeting);
+        Assert.Equal("220 mx.example.com ESMTP\r\n", c.Greeting.Text);
         foreach (var (send, expect) in steps)
         {
-            string got = await c.SendAsync(send);
+            string got = await c.ExchangeAsync(send);
             Assert.True(got.StartsWith(expect, StringComparison.Ordinal), $"C: {send.TrimEnd()}\nexpected: {expect}\ngot: {got}");
         }
     }
@@ -33,7 +33,7 @@ public class SessionTranscriptTests : IAsyncLifetime
     public async Task Ehlo_AdvertisesExactlyTheEnabledExtensions_Rfc5321_4_1_1_1()
     {
         using var c = await _server.ConnectAsync();
-        string reply = await c.SendAsync("EHLO client.example.org\r\n");
+        string reply = await c.ExchangeAsync("EHLO client.example.org\r\n");
         Assert.Equal("250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
             + "250-SMTPUTF8\r\n250-CHUNKING\r\n250-BINARYMIME\r\n250 DSN\r\n", reply);
     }
@@ -153,11 +153,11 @@ public class SessionTranscriptTests : IAsyncLifetime
     public async Task DataIsQueuedAndTheReplyNamesTheQueueId()
     {
         using var c = await _server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
+        await c.ExchangeAsync("EHLO client.example.org\r\n");
         // One pipelined group (RFC 2920): replies in order.
-        string replies = await c.SendAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nRCPT TO:<x@example.net>\r\nDATA\r\n", 4);
+        string replies = await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nRCPT TO:<x@example.net>\r\nDATA\r\n", 4);
         Assert.Matches("^250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n554 5.7.1 [^\n]*\n354 End data with <CR><LF>.<CR><LF>\r\n$", replies);
-        string done = await c.SendAsync("Subject: t\r\n\r\n..hello\r\n.\r\n");
+        string done = await c.ExchangeAsync("Subject: t\r\n\r\n..hello\r\n.\r\n");
         var m = System.Text.RegularExpressions.Regex.Match(done, "^250 2.0.0 Ok: queued as ([0-9A-Z]{16})\r\n$");
         Assert.True(m.Success, done);
         var entry = _server.Spool.Read(new QueueId(m.Groups[1].Value));
@@ -170,22 +170,18 @@ public class SessionTranscriptTests : IAsyncLifetime
     [Fact]
     public async Task OversizedMessageIsDrainedAndRefusedAndTheSessionGoesOn()
     {
-        using var c = await _server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
-        await c.SendAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
+        using var c = await _server.ConnectInDataAsync();
         string big = string.Concat(Enumerable.Repeat(new string('A', 78) + "\r\n", 2000)); // 160,000 bytes > 100,000
-        Assert.Equal("552 5.3.4 Error: message file too big\r\n", await c.SendAsync(big + ".\r\n"));
-        Assert.Equal("250 2.1.0 Ok\r\n", await c.SendAsync("MAIL FROM:<alice@example.org>\r\n"));
+        Assert.Equal("552 5.3.4 Error: message file too big\r\n", await c.ExchangeAsync(big + ".\r\n"));
+        Assert.Equal("250 2.1.0 Ok\r\n", await c.ExchangeAsync("MAIL FROM:<alice@example.org>\r\n"));
         Assert.Empty(_server.Spool.List());
     }
 
     [Fact]
     public async Task BareLineFeedRefusesTheMessage()
     {
-        using var c = await _server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
-        await c.SendAsync("MAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n", 3);
-        string reply = await c.SendAsync("Subject: x\r\n\r\nline\n.\nMAIL FROM:<spoofed@example.net>\r\n.\r\n");
+        using var c = await _server.ConnectInDataAsync();
+        string reply = await c.ExchangeAsync("Subject: x\r\n\r\nline\n.\nMAIL FROM:<spoofed@example.net>\r\n.\r\n");
         Assert.StartsWith("554 5.6.0 ", reply);
         Assert.Empty(_server.Spool.List());
     }
@@ -194,10 +190,10 @@ public class SessionTranscriptTests : IAsyncLifetime
     public async Task BdatChunksAreQueued_Rfc3030()
     {
         using var c = await _server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
-        await c.SendAsync("MAIL FROM:<alice@example.org> BODY=BINARYMIME\r\nRCPT TO:<rcpt@example.com>\r\n", 2);
-        Assert.Equal("250 2.0.0 10 octets received\r\n", await c.SendAsync("BDAT 10\r\nSubject: a"));
-        string last = await c.SendAsync("BDAT 9 LAST\r\n\r\n\r\nbin\0\n");
+        await c.ExchangeAsync("EHLO client.example.org\r\n");
+        await c.ExchangeAsync("MAIL FROM:<alice@example.org> BODY=BINARYMIME\r\nRCPT TO:<rcpt@example.com>\r\n", 2);
+        Assert.Equal("250 2.0.0 10 octets received\r\n", (await c.BdatAsync("Subject: a"u8.ToArray())).Text);
+        string last = (await c.BdatAsync("\r\n\r\nbin\0\n"u8.ToArray(), last: true)).Text;
         Assert.Matches("^250 2.0.0 Ok: queued as [0-9A-Z]{16}\r\n$", last);
         var entry = Assert.Single(_server.Spool.List());
         string body = System.Text.Encoding.Latin1.GetString(Spool.ReadBody(_server.Spool.Read(entry.Id)!));
@@ -209,9 +205,9 @@ public class SessionTranscriptTests : IAsyncLifetime
     {
         using var c = await _server.ConnectAsync();
         string all = "";
-        for (int i = 0; i < 19; i++) all += await c.SendAsync("XYZZY\r\n");
+        for (int i = 0; i < 19; i++) all += await c.ExchangeAsync("XYZZY\r\n");
         Assert.Equal(19, all.Split("500 5.5.2").Length - 1);
-        string last = await c.SendAsync("XYZZY\r\n", 2);
+        string last = await c.ExchangeAsync("XYZZY\r\n", 2);
         Assert.Equal("500 5.5.2 Error: command not recognized\r\n421 4.7.0 mx.example.com Error: too many errors\r\n", last);
         Assert.Equal("<closed>", await c.ReadRepliesAsync(1));
     }
@@ -221,8 +217,8 @@ public class SessionTranscriptTests : IAsyncLifetime
     {
         await using var server = await SmtpTestServer.StartAsync(o => o.Limits.RecipientsPerMessage = 2);
         using var c = await server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\n");
-        string r = await c.SendAsync("MAIL FROM:<a@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<postmaster@example.com>\r\n", 4);
+        await c.ExchangeAsync("EHLO client.example.org\r\n");
+        string r = await c.ExchangeAsync("MAIL FROM:<a@example.org>\r\nRCPT TO:<rcpt@example.com>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<postmaster@example.com>\r\n", 4);
         Assert.EndsWith("250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients\r\n", r);
     }
 
@@ -243,7 +239,7 @@ public class SessionTranscriptTests : IAsyncLifetime
     {
         await using var server = await SmtpTestServer.StartAsync();
         using var c = await server.ConnectAsync();
-        if (spoke) Assert.StartsWith("250-mx.example.com", await c.SendAsync("EHLO client.example.org\r\n"));
+        if (spoke) Assert.StartsWith("250-mx.example.com", await c.ExchangeAsync("EHLO client.example.org\r\n"));
         Task stop = server.Server.StopAsync(CancellationToken.None);
         Assert.Equal("421 4.3.2 mx.example.com Service shutting down, closing transmission channel\r\n", await c.ReadRepliesAsync(1));
         Assert.Equal("<closed>", await c.ReadRepliesAsync(1));

@@ -11,11 +11,11 @@ namespace Postbote.Tests.Smtp;
 public class SlowClientTranscriptTests
 {
     /// <summary>Sends <paramref name="bytes"/>, or nothing when the server has closed already.</summary>
-    private static async Task TrySendAsync(SmtpTestClient c, string bytes)
+    private static async Task TrySendAsync(SmtpConnection c, string bytes)
     {
         try
         {
-            await c.SendRawAsync(Encoding.ASCII.GetBytes(bytes));
+            await c.SendAsync(Encoding.ASCII.GetBytes(bytes));
         }
         catch (IOException)
         {
@@ -32,7 +32,7 @@ public class SlowClientTranscriptTests
             o.Limits.MinDataRateGracePeriod = TimeSpan.FromSeconds(1);
         });
         using var c = await server.ConnectAsync();
-        await c.SendAsync("EHLO client.example.org\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\n", 3);
+        await c.ExchangeAsync("EHLO client.example.org\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<rcpt@example.com>\r\n", 3);
         var clock = Stopwatch.StartNew();
         string? closing = null;
         Task<string> next = c.ReadRepliesAsync(1);
@@ -76,10 +76,10 @@ public class SlowClientTranscriptTests
     {
         await using var server = await SmtpTestServer.StartAsync(o => o.Limits.CommandLineTimeout = TimeSpan.FromSeconds(1));
         using var c = await server.ConnectAsync();
-        Assert.Equal("250 2.0.0 Ok\r\n", await c.SendAsync("NOOP\r\n"));
+        Assert.Equal("250 2.0.0 Ok\r\n", await c.ExchangeAsync("NOOP\r\n"));
         await Task.Delay(2500); // idle between commands: only idle_timeout applies
-        await c.SendRawAsync("NO"u8.ToArray());
+        await c.SendAsync("NO"u8.ToArray());
         await Task.Delay(500);  // a line split over two reads, within the timeout
-        Assert.Equal("250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n", await c.SendAsync("OP\r\nNOOP\r\n", 2));
+        Assert.Equal("250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n", await c.ExchangeAsync("OP\r\nNOOP\r\n", 2));
     }
 }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Postbote.IntegrationTests.Infrastructure;
+namespace Postbote.Testing.Smtp;
 
 /// <summary>A C:/S: record of one SMTP conversation, client bytes escaped and truncated, for failure messages.</summary>
 public sealed class Transcript

@@ -1,4 +1,4 @@
-namespace Postbote.IntegrationTests.Infrastructure;
+namespace Postbote.Testing.Smtp;
 
 /// <summary>What a read of one SMTP reply produced.</summary>
 /// <param name="Code">The reply code of the final line, 0 when no complete reply came.</param>
@@ -7,6 +7,9 @@ namespace Postbote.IntegrationTests.Infrastructure;
 /// <param name="TimedOut">No complete reply came within the time allowed.</param>
 public sealed record SmtpResponse(int Code, string Text, bool Closed, bool TimedOut)
 {
+    /// <summary>The octets of the reply as received (<see cref="Text"/> is their UTF-8 reading).</summary>
+    public byte[] Bytes { get; init; } = [];
+
     /// <summary>The text of the final line without its CRLF.</summary>
     public string LastLine
     {

@@ -5,7 +5,7 @@ using System.Security.Authentication;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Postbote.IntegrationTests.Infrastructure;
+namespace Postbote.Testing.Smtp;
 
 /// <summary>
 /// A raw SMTP client over TCP that sends exactly the bytes it is given and keeps a transcript; it can switch to TLS
@@ -178,7 +178,7 @@ public sealed partial class SmtpConnection : IDisposable
                     pending.RemoveRange(0, start);
                     Transcript.Server(bytes);
                     var code = match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
-                    return new SmtpResponse(code, Encoding.UTF8.GetString(bytes), false, false);
+                    return new SmtpResponse(code, Encoding.UTF8.GetString(bytes), false, false) { Bytes = bytes };
                 }
             }
 
@@ -345,6 +345,6 @@ public sealed partial class SmtpConnection : IDisposable
             Transcript.Note("no complete reply in time");
         }
 
-        return new SmtpResponse(0, Encoding.UTF8.GetString(bytes), closedNow, timedOut);
+        return new SmtpResponse(0, Encoding.UTF8.GetString(bytes), closedNow, timedOut) { Bytes = bytes };
     }
 }
