@@ -113,7 +113,9 @@ public sealed class ConnectionListener<TEndPoint> : IAsyncDisposable where TEndP
         }
     }
 
-    /// <summary>Lowers the connection limit to what the descriptor limit carries, with one warning naming the setting.</summary>
+    /// <summary>Lowers the connection limit to what the descriptor limit carries, with one line naming the setting: a
+    /// warning when that is less than 90 % of the setting, else information (the embedded default of 10,000 under a
+    /// limit of 20,000 descriptors comes out a few dozen short, which needs no action).</summary>
     private void ApplyDescriptorLimit()
     {
         if (DescriptorLimit.SoftLimit() is not { } soft) return;
@@ -121,7 +123,8 @@ public sealed class ConnectionListener<TEndPoint> : IAsyncDisposable where TEndP
         int carried = DescriptorLimit.ConnectionsFor(soft, open);
         if (_limits.MaxConnections <= carried) return;
         Volatile.Write(ref _maxConnections, carried);
-        _log.LogWarning("max_connections = {Configured} exceeds what the file descriptor limit allows (RLIMIT_NOFILE {Soft}, "
+        _log.Log(carried < _limits.MaxConnections * 0.9 ? LogLevel.Warning : LogLevel.Information,
+            "max_connections = {Configured} exceeds what the file descriptor limit allows (RLIMIT_NOFILE {Soft}, "
             + "{Open} open, {Reserved} reserved, {PerConnection} per connection): using {Carried}; raise the limit (ulimit -n, "
             + "systemd LimitNOFILE=) for more", _limits.MaxConnections, soft, open, DescriptorLimit.Reserved,
             DescriptorLimit.PerConnection, carried);
