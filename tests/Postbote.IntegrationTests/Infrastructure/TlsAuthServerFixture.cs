@@ -6,7 +6,7 @@ namespace Postbote.IntegrationTests.Infrastructure;
 /// <c>postbote user add</c> before the start: alice@example.com, user2@example.com (who also owns team@example.org) and
 /// relay@example.com (--any-sender).
 /// </summary>
-public class TlsAuthServerFixture : IAsyncLifetime
+public class TlsAuthServerFixture : CaTlsServerFixture
 {
     /// <summary>The user of the shared cases.</summary>
     public const string Alice = "alice@example.com";
@@ -32,58 +32,19 @@ public class TlsAuthServerFixture : IAsyncLifetime
     /// <summary>A local alias that delivers to alice.</summary>
     public const string AliceAlias = "info@example.com";
 
-    private PostboteServer? server;
-
-    /// <summary>The running server.</summary>
-    public PostboteServer Server => server ?? throw new InvalidOperationException("the fixture did not start");
-
-    /// <summary>The CA that issued the server's certificate.</summary>
-    public TestCertificateAuthority Authority { get; } = TestCertificateAuthority.Create();
-
-    /// <summary>The CA certificate as a PEM file, for openssl and Python.</summary>
-    public string CaFile => Path.Combine(Server.TempDir, "test-ca.pem");
-
     /// <inheritdoc/>
-    public async Task InitializeAsync()
+    protected override async Task BeforeStartAsync(PostboteServer created)
     {
-        var options = CreateOptions();
-        options.Submission = true;
-        options.Submissions = true;
-        var created = new PostboteServer(options, GetType().Name.Replace("Fixture", string.Empty, StringComparison.Ordinal));
-        server = created;
-        var certificate = Path.Combine(created.TempDir, "tls-test", "cert.pem");
-        var key = Path.Combine(created.TempDir, "tls-test", "key.pem");
-        using (var issued = Authority.Issue(SmtpConnection.ServerName))
-        {
-            TestCertificateAuthority.WritePem(issued, certificate, key);
-        }
-
-        Authority.WriteCaPem(Path.Combine(created.TempDir, "test-ca.pem"));
-        options.TlsCertificate = certificate;
-        options.TlsKey = key;
-        created.WriteConfiguration();
         await created.AddUserAsync(Alice, AlicePassword);
         await created.AddUserAsync(User2, User2Password, [User2Address]);
         await created.AddUserAsync(AnySender, AnySenderPassword, anySender: true);
-        await created.StartAsync();
-    }
-
-    /// <inheritdoc/>
-    public async Task DisposeAsync()
-    {
-        if (server is not null)
-        {
-            await server.DisposeAsync();
-        }
-
-        Authority.Dispose();
     }
 
     /// <summary>
     /// The configuration; the defaults of <see cref="ServerOptions"/> plus the alias, and a failure limit high enough
     /// that the wrong passwords of one test class never block 127.0.0.1.
     /// </summary>
-    protected virtual ServerOptions CreateOptions() => new()
+    protected override ServerOptions CreateOptions() => new()
     {
         Aliases = new Dictionary<string, string[]> { [AliceAlias] = [Alice] },
         AuthMaxFailures = 1000,
