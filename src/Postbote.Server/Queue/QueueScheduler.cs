@@ -13,8 +13,9 @@ namespace Postbote.Queue;
 /// </summary>
 /// <remarks>
 /// Several deliveries run at once (<see cref="QueueSchedulerOptions.MaxConcurrentDeliveries"/>), so the agents' syncs
-/// share rounds. Retry timers are kept in memory; a retry due while the server is down happens at the next start,
-/// when recovery hands every queued entry over again. Stopping leaves undelivered entries in the spool.
+/// share rounds. Retry timers are kept in memory, and each deferred recipient's next attempt time is stored in the
+/// spool: after a restart a recovered message is tried when its earliest pending recipient is due (at once when that
+/// time has passed while the server was down). Stopping leaves undelivered entries in the spool.
 /// </remarks>
 public sealed class QueueScheduler : IAsyncDisposable
 {
@@ -203,6 +204,14 @@ public sealed class QueueScheduler : IAsyncDisposable
             _ = RetireAsync(entry);
             return;
         }
+        // A message recovered at start-up keeps its schedule: a deferred recipient is tried when its next attempt is
+        // due, not at once because the server restarted (RFC 5321 §4.5.4.1 wants retries spaced, at least 30 minutes
+        // apart by default, not bunched).
+        if (entry.IsRecovered && EarliestDue(entry, indices) is { } scheduled && scheduled > _time.GetUtcNow())
+        {
+            ScheduleRetry(entry, scheduled - _time.GetUtcNow());
+            return;
+        }
         // A body in a file of its own has no other checksum than the one recorded at commit, and a body that waited on
         // disk may have changed there: such a body is set aside, never delivered as if it were the message that was
         // accepted. (A fresh inline body was written from memory a moment ago and is not read back.)
@@ -282,6 +291,19 @@ public sealed class QueueScheduler : IAsyncDisposable
             nextRetry ??= now + Backoff(1);
         }
         if (nextRetry is { } due) ScheduleRetry(updated, due - now);
+    }
+
+    /// <summary>When the earliest of the given recipients is due: <c>null</c> when one of them is due now (no next
+    /// attempt recorded).</summary>
+    private static DateTimeOffset? EarliestDue(SpoolEntry entry, List<int> pending)
+    {
+        DateTimeOffset? earliest = null;
+        foreach (int i in pending)
+        {
+            if (entry.States[i].NextAttemptAt is not { } next) return null;
+            if (earliest is null || next < earliest) earliest = next;
+        }
+        return earliest;
     }
 
     /// <summary>Writes the "done" record (retried by the spool while the disk is full) and only then says "removed".</summary>

@@ -116,6 +116,36 @@ public sealed class QueueSchedulerTests : IDisposable
     }
 
     [Fact]
+    public async Task DeferredRecipientKeepsItsNextAttemptAcrossARestart()
+    {
+        QueueId id;
+        using (Spool first = NewSpool())
+        {
+            var deferring = new ScriptedAgent((r, _) => r.Recipients.Select(_ => RecipientResult.Temporary("451 4.3.0 try later")).ToArray());
+            await using (QueueScheduler scheduler = NewScheduler(first, deferring, retry: TimeSpan.FromSeconds(3)))
+            {
+                await scheduler.StartAsync(CancellationToken.None);
+                id = await SpoolTests.CommitAsync(first, "x"u8.ToArray(), 1, "a@example.com");
+                await WaitUntil(() => scheduler.DeferredCount == 1);
+            }
+        }
+
+        // The restart comes well before the recipient is due again: it must wait for its time, not be tried at once.
+        using Spool spool = NewSpool();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var delivering = new ScriptedAgent((r, _) => r.Recipients.Select(_ => RecipientResult.Delivered("250 2.0.0 ok")).ToArray());
+        await using QueueScheduler again = NewScheduler(spool, delivering, retry: TimeSpan.FromSeconds(3));
+        await again.StartAsync(CancellationToken.None);
+        DateTimeOffset due = spool.Read(id)!.States[0].NextAttemptAt!.Value;
+        Assert.False(await delivering.Calls.WaitAsync(TimeSpan.FromSeconds(1)), "the recovered message was tried before it was due");
+        Assert.Equal(1, again.DeferredCount);
+        Assert.True(await delivering.Calls.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(DateTimeOffset.UtcNow >= due - TimeSpan.FromMilliseconds(50), $"tried at {DateTimeOffset.UtcNow:O}, due {due:O}");
+        await WaitUntil(() => spool.Read(id) is null);
+        Assert.Single(delivering.Requests);
+    }
+
+    [Fact]
     public async Task AgentExceptionDefersEveryRecipient()
     {
         using Spool spool = NewSpool();
