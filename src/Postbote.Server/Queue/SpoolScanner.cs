@@ -60,32 +60,77 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
             }
             long? sealedAt = SealedLength(data);
             long durable = sealedAt ?? (seq == mark.Segment ? mark.Length : 0);
+            if (seq == mark.Segment && data.Length < mark.Length)
+            {
+                // Bytes that a sync made durable are gone: whatever records they held are lost, and so is the record of
+                // any body file they pointed to, which recovery then keeps in corrupt/.
+                scan.UnidentifiedDamage = true;
+                if (forRecovery)
+                {
+                    logger.LogError("Spool recovery: segment {File} has {Length} bytes, but {Durable} were durable: acknowledged records are missing",
+                        name, data.Length, mark.Length);
+                }
+            }
             long pos = 0, lastValid = -1;
-            var spans = new List<(long Start, long End, bool WholeRecord)>();
+            var spans = new List<(long Start, long End, bool WholeRecord, bool Untrusted)>();
+            // Records found by searching past an unreadable header could lie inside a message body that looks like a
+            // record. They are trusted only once the chain of intact records from them reaches the end of the segment
+            // (a record inside a body is always followed by the rest of that body); otherwise they are set aside.
+            List<SpoolRecord>? provisional = null;
             while (pos < data.Length)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 RecordStatus status = SpoolRecordFormat.TryRead(data, pos, out SpoolRecord rec);
                 if (status == RecordStatus.Valid)
                 {
-                    Apply(scan, suspects, data, path, seq, rec, forRecovery);
-                    lastValid = pos;
+                    if (provisional is not null)
+                    {
+                        provisional.Add(rec);
+                    }
+                    else
+                    {
+                        Apply(scan, suspects, data, path, seq, rec, forRecovery);
+                        lastValid = pos;
+                    }
                     pos = rec.End;
                     continue;
                 }
-                // A record whose header checks out is stepped over by its length; anything else up to the next offset
-                // where a whole record checks out.
-                long end = status == RecordStatus.Damaged ? rec.End : SpoolRecordFormat.FindNextValid(data, pos + 1);
+                if (provisional is not null)
+                {
+                    foreach (SpoolRecord untrusted in provisional) spans.Add((untrusted.Start, untrusted.End, true, true));
+                    provisional = null;
+                }
+                // A record whose header checks out is stepped over by its length; one whose end lies past the end of
+                // the file is the unfinished tail, and nothing inside its claimed bytes is searched. Anything else runs
+                // up to the next offset where a whole record checks out.
+                long end = status switch
+                {
+                    RecordStatus.Damaged => rec.End,
+                    RecordStatus.Truncated when rec.Length > 0 => data.Length,
+                    _ => SpoolRecordFormat.FindNextValid(data, pos + 1),
+                };
                 if (end < 0) end = data.Length;
-                spans.Add((pos, end, status == RecordStatus.Damaged));
+                else if (status is not RecordStatus.Damaged && end < data.Length) provisional = [];
+                spans.Add((pos, end, status == RecordStatus.Damaged, false));
                 pos = end;
             }
-            long tailStart = data.Length;
-            foreach (var (start, end, whole) in spans)
+            if (provisional is not null)
             {
-                var region = new DamagedRegion(path, seq, start, data.AsSpan((int)start, (int)(end - start)).ToArray(), IdsIn(data, start, end));
+                foreach (SpoolRecord r in provisional)
+                {
+                    Apply(scan, suspects, data, path, seq, r, forRecovery);
+                    lastValid = r.Start;
+                }
+            }
+            long tailStart = data.Length;
+            foreach (var (start, end, whole, untrusted) in spans.OrderBy(x => x.Start))
+            {
+                var region = new DamagedRegion(path, seq, start, data.AsSpan((int)start, (int)(end - start)).ToArray(), IdsIn(data, start, end))
+                {
+                    Untrusted = untrusted,
+                };
                 // Followed by an intact record, or before the durable point: damage. Otherwise the unfinished tail.
-                region.Damage = start < lastValid || start < durable;
+                region.Damage = untrusted || start < lastValid || start < durable;
                 region.Doubtful = !region.Damage && whole && sealedAt is null;
                 if (!region.Damage) tailStart = Math.Min(tailStart, start);
                 if (region.Damage || region.Doubtful) regions.Add(region);
@@ -96,6 +141,17 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
                 }
             }
             if (sealedAt is null) scan.Unsealed.Add((seq, tailStart, data.Length));
+        }
+        for (int i = 1; i < scan.Segments.Count; i++)
+        {
+            // Segments are deleted oldest first, so a gap between two that remain means a segment went missing.
+            if (scan.Segments[i] == scan.Segments[i - 1] + 1) continue;
+            scan.UnidentifiedDamage = true;
+            if (forRecovery)
+            {
+                logger.LogError("Spool recovery: segments {First} to {Last} are missing between two that remain: acknowledged records may be lost",
+                    scan.Segments[i - 1] + 1, scan.Segments[i] - 1);
+            }
         }
         foreach (var (id, (segment, reason, start, length)) in suspects)
         {
@@ -110,7 +166,9 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
             foreach (QueueId id in r.Ids) if (!scan.Live.ContainsKey(id)) scan.DamagedIds.Add(id);
             if (r.Ids.Count == 0) scan.UnidentifiedDamage = true;
             if (!forRecovery) continue;
-            string what = r.Damage
+            string what = r.Untrusted
+                ? "an intact record found only by searching past an unreadable header, and not followed by intact records to the end of the segment: it may lie inside a message body, so it is kept aside, not delivered"
+                : r.Damage
                 ? "damaged bytes in the middle of the segment: every intact record after them is recovered"
                 : "a record that does not check out after the last known durable point: damaged, or the unfinished batch of a crash";
             string name = r.Ids.Count == 1 && r.Ids[0] is var only && !scan.Live.ContainsKey(only)
@@ -265,5 +323,6 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
         public List<QueueId> Ids { get; } = ids;
         public bool Damage { get; set; }
         public bool Doubtful { get; set; }
+        public bool Untrusted { get; init; }
     }
 }
