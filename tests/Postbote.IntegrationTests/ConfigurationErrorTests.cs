@@ -7,6 +7,8 @@ public sealed class ConfigurationErrorTests
 {
     [Theory]
     [InlineData("[limits]\ncommand_line_timeout = 0\n", "command_line_timeout must be positive")]
+    [InlineData("hostname = \"\"\n", "hostname must be a domain name (letters, digits, hyphens and dots), got ''")]
+    [InlineData("hostname = \"a\\u0000b\"\n", "hostname must be a domain name (letters, digits, hyphens and dots), got 'a?b'")]
     [InlineData("[limits]\nidle_timeout = 0\n", "idle_timeout must be positive")]
     [InlineData("[limits]\nmax_body_memory = -1\n", "limits.max_body_memory must be between 0 and 9223372036854775807")]
     [InlineData("[limits]\ncommand_line_timeout = \"soon\"\n", "limits.command_line_timeout must be a non-negative number of seconds")]

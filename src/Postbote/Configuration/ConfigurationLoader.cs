@@ -85,8 +85,8 @@ public static class ConfigurationLoader
         {
             switch (key)
             {
-                case "hostname": c.Smtp.HostName = Str(key, value); break;
-                case "data_dir": c.DataDirectory = Str(key, value); break;
+                case "hostname": c.Smtp.HostName = HostName(key, value); break;
+                case "data_dir": c.DataDirectory = PathSetting(key, value); break;
                 case "smtp": ReadSmtp(Table(key, value), c); smtpSeen = true; break;
                 case "limits": ReadLimits(Table(key, value), c); break;
                 case "dns": ReadDns(Table(key, value), c.Dns); break;
@@ -295,6 +295,27 @@ public static class ConfigurationLoader
     private static FormatException Unknown(string key) => new($"unknown setting '{key}' (see docs/configuration.md)");
 
     private static string Str(string key, object? v) => v as string ?? throw new FormatException($"{key} must be a string");
+
+    /// <summary>A host name for the greeting, EHLO and Received (RFC 5321 §4.1.2 Domain: letters, digits, hyphens and
+    /// dots), not empty.</summary>
+    private static string HostName(string key, object? v)
+    {
+        string s = Str(key, v);
+        if (s.Length == 0 || s.Length > 253 || !s.All(static ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.') || s.StartsWith('.') || s.EndsWith('.'))
+            throw new FormatException($"{key} must be a domain name (letters, digits, hyphens and dots), got '{Printable(s)}'");
+        return s;
+    }
+
+    /// <summary>A file system path: not empty or blank, no NUL or other control character.</summary>
+    private static string PathSetting(string key, object? v)
+    {
+        string s = Str(key, v);
+        if (string.IsNullOrWhiteSpace(s) || s.Any(char.IsControl))
+            throw new FormatException($"{key} must be a path (not empty, no control characters), got '{Printable(s)}'");
+        return s;
+    }
+
+    private static string Printable(string s) => new(s.Select(static ch => char.IsControl(ch) ? '?' : ch).ToArray());
 
     private static bool Bool(string key, object? v) => v is bool b ? b : throw new FormatException($"{key} must be true or false");
 
