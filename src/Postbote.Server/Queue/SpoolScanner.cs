@@ -43,8 +43,10 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
         if (!System.IO.Directory.Exists(directory)) return scan;
         var suspects = new Dictionary<QueueId, (string Segment, string Reason, long Start, long Length)>();
         var regions = new List<DamagedRegion>();
-        foreach (string path in System.IO.Directory.EnumerateFiles(directory, SegmentPrefix + "*" + SegmentSuffix).Order(StringComparer.Ordinal))
+        string[] segmentFiles = System.IO.Directory.EnumerateFiles(directory, SegmentPrefix + "*" + SegmentSuffix).Order(StringComparer.Ordinal).ToArray();
+        foreach (string path in segmentFiles)
         {
+            bool later = !ReferenceEquals(path, segmentFiles[^1]);
             string name = Path.GetFileName(path);
             if (!long.TryParse(name.AsSpan(SegmentPrefix.Length, name.Length - SegmentPrefix.Length - SegmentSuffix.Length), out long seq)) continue;
             scan.Segments.Add(seq);
@@ -59,7 +61,9 @@ internal sealed class SpoolScanner(string directory, string corruptDirectory, IL
                 continue;
             }
             long? sealedAt = SealedLength(data);
-            long durable = sealedAt ?? (seq == mark.Segment ? mark.Length : 0);
+            // A segment with a later one beside it was closed with a seal, or sealed by the recovery after a crash; one
+            // that has none lost it to damage, and all of its bytes count as durable.
+            long durable = sealedAt ?? (seq == mark.Segment ? mark.Length : later ? data.Length : 0);
             if (seq == mark.Segment && data.Length < mark.Length)
             {
                 // Bytes that a sync made durable are gone: whatever records they held are lost, and so is the record of

@@ -369,4 +369,36 @@ public sealed class SpoolRecoveryTests : IDisposable
         Assert.Contains(logger.Lines, l => l.Level == LogLevel.Error && l.Text.Contains("acknowledged records are missing", StringComparison.Ordinal));
         Assert.True(File.Exists(CorruptFile(lost.Value + ".eml")), "the body file of the lost record was deleted");
     }
+
+    [Fact]
+    public async Task DamagedSealOfAClosedSegmentIsDamageNotAnUnfinishedBatch()
+    {
+        var options = new SpoolOptions { Directory = _dir.Combine("spool"), CorruptDirectory = _dir.Combine("corrupt"), SegmentSize = 64 * 1024 };
+        var ids = new List<QueueId>();
+        using (var spool = new Spool(options, NullLogger<Spool>.Instance))
+        {
+            for (int i = 0; i < 60; i++) ids.Add(await SpoolTests.CommitAsync(spool, BodyOf(i), 4096));
+        }
+        string first = Directory.GetFiles(_dir.Combine("spool"), "seg-*.log").Order(StringComparer.Ordinal).First();
+        byte[] data = File.ReadAllBytes(first);
+        var records = new List<SpoolRecord>();
+        for (long pos = 0; pos < data.Length && SpoolRecordFormat.TryRead(data, pos, out SpoolRecord r) == RecordStatus.Valid; pos = r.End) records.Add(r);
+        Assert.Equal(SpoolRecordFormat.KindSeal, records[^1].Kind);
+        SpoolRecord victim = records[^2];
+        // Both the seal and the header of the last message record before it are hit.
+        data[records[^1].Start + 5] ^= 0x01;
+        data[victim.Start + 5] ^= 0x01;
+        File.WriteAllBytes(first, data);
+
+        var logger = new ListLogger();
+        using var recovered = new Spool(options, logger);
+        await recovered.RecoverAsync(CancellationToken.None);
+        var live = new List<QueueId>();
+        while (recovered.Committed.TryRead(out SpoolEntry? e)) live.Add(e.Envelope.Id);
+        Assert.Equal(59, live.Count);
+        Assert.DoesNotContain(victim.Id, live);
+        Assert.Contains(logger.Lines, l => l.Level == LogLevel.Error && l.Text.Contains(Path.GetFileName(first), StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Lines, l => l.Text.Contains("never acknowledged", StringComparison.Ordinal));
+        Assert.NotEmpty(Directory.GetFiles(_dir.Combine("corrupt"), "*.rec"));
+    }
 }
