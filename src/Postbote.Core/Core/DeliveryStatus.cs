@@ -11,4 +11,7 @@ public enum DeliveryStatus
     Deferred,
     /// <summary>Failed permanently; not retried.</summary>
     Failed,
+    /// <summary>Put on hold by the administrator (<c>postbote queue hold</c>): not attempted until released, and its
+    /// lifetime keeps running.</summary>
+    Held,
 }

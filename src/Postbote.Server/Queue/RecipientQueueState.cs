@@ -9,4 +9,18 @@ namespace Postbote.Queue;
 /// <param name="NextAttemptAt">When the next attempt is due (UTC), or <c>null</c> when due now or final.</param>
 /// <param name="LastReply">The reply of the last attempt as text, e.g. <c>451 4.3.0 relaying not available yet</c>, or
 /// <c>null</c> before the first attempt.</param>
-public readonly record struct RecipientQueueState(int Attempts = 0, DateTimeOffset? NextAttemptAt = null, string? LastReply = null);
+public readonly record struct RecipientQueueState(int Attempts = 0, DateTimeOffset? NextAttemptAt = null, string? LastReply = null)
+{
+    /// <summary>The server that gave <see cref="LastReply"/> (<see cref="RecipientResult.RemoteHost"/>), or <c>null</c>.</summary>
+    public string? RemoteHost { get; init; }
+
+    /// <summary>When the last attempt ended (UTC), or <c>null</c> before the first; a DSN's Last-Attempt-Date
+    /// (RFC 3464 §2.3.7).</summary>
+    public DateTimeOffset? LastAttemptAt { get; init; }
+
+    /// <summary>Whether a delay notice ("Action: delayed", RFC 3464 §2.3.3) was already sent for this recipient.</summary>
+    public bool DelayNotified { get; init; }
+
+    /// <summary>For a delivered recipient: where it went (<see cref="RecipientResult.Handover"/>).</summary>
+    public DeliveryHandover Handover { get; init; }
+}

@@ -10,6 +10,14 @@ namespace Postbote.Queue;
 /// <param name="Reply">The reply, e.g. <c>250 2.0.0 delivered</c> or <c>451 4.3.0 ...</c>.</param>
 public sealed record RecipientResult(DeliveryOutcome Outcome, SmtpReply Reply)
 {
+    /// <summary>The server that gave <see cref="Reply"/>, as <c>name[address]:port</c> (e.g.
+    /// <c>mx1.example.net[192.0.2.1]:25</c>), or <c>null</c> for a local agent. A DSN reports it as Remote-MTA
+    /// (RFC 3464 §2.3.5).</summary>
+    public string? RemoteHost { get; init; }
+
+    /// <summary>For a delivered recipient: final delivery or a hand-over to a next hop, with or without DSN.</summary>
+    public DeliveryHandover Handover { get; init; }
+
     /// <summary>A delivered result with reply <c>250 2.0.0 <paramref name="text"/></c>.</summary>
     /// <param name="text">The reply text.</param>
     /// <returns>The result.</returns>
