@@ -16,7 +16,7 @@ namespace Postbote.Host.Configuration;
 /// errors, so a misspelt setting is caught at start-up instead of being silently ignored. Every setting, its default and
 /// its unit are listed in docs/configuration.md.
 /// </summary>
-public static class ConfigurationLoader
+public static partial class ConfigurationLoader
 {
     /// <summary>The embedded default: 127.0.0.1:2525, data in ./data, local domain <c>localhost</c> with catch-all
     /// <c>postmaster@localhost</c>, loopback trusted.</summary>
