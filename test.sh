@@ -21,6 +21,9 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 # A real SMTP and LMTP server for the client side of the protocol layer, in Debian's own python3 (a python3 earlier
 # on PATH, e.g. pyenv's, does not see Debian's packages; the tests run /usr/bin/python3).
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+# Dovecot as the LMTP server final delivery hands local mail to (started by the tests, in a temp directory).
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
+[ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
