@@ -5,6 +5,7 @@ using Postbote.Delivery;
 using Postbote.IO;
 using Postbote.Net;
 using Postbote.Host.Configuration;
+using Postbote.Host.Control;
 using Postbote.Host.Startup;
 using Postbote.Queue;
 using Postbote.Routing;
@@ -17,8 +18,8 @@ namespace Postbote.Host;
 
 /// <summary>
 /// The running mail server, composed in one place: spool, scheduler with the delivery router and the Maildir agent,
-/// inbound policy and the SMTP service. Starts them in dependency order (recovery before listening) and stops them in
-/// reverse (SMTP drains first, then deliveries finish).
+/// the control socket, inbound policy and the SMTP service. Starts them in dependency order (recovery before listening)
+/// and stops them in reverse (SMTP drains first, then the control socket closes, then deliveries finish).
 /// </summary>
 public sealed class PostboteService : IHostedService, IAsyncDisposable
 {
@@ -32,14 +33,21 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private TlsCertificateProvider? _tls;
     private PosixSignalRegistration? _sighup;
     private DataDirectoryLock? _lock;
+    private ControlServer? _control;
+    private readonly Func<Spool, QueueScheduler, IQueueControl> _queueControl;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
     /// <param name="loggers">Logger factory.</param>
-    public PostboteService(PostboteConfiguration config, ILoggerFactory loggers)
+    /// <param name="queueControl">Makes what the control socket steers the queue with, from the started spool and
+    /// scheduler; <c>null</c> for <see cref="SpoolQueueControl"/>.</param>
+    public PostboteService(PostboteConfiguration config, ILoggerFactory loggers,
+        Func<Spool, QueueScheduler, IQueueControl>? queueControl = null)
     {
         _config = config;
         _loggers = loggers;
+        // Temporary: the scheduler implements IQueueControl next and is handed over itself.
+        _queueControl = queueControl ?? ((spool, scheduler) => new SpoolQueueControl(spool, scheduler));
         _log = loggers.CreateLogger("Postbote");
     }
 
@@ -105,6 +113,17 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
             _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
+        _control = new ControlServer(c.DataDirectory, _queueControl(_spool, _scheduler), _loggers.CreateLogger<ControlServer>());
+        try
+        {
+            await _control.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The message starts with the socket's path in the data directory.
+            throw new StartupException("data_dir " + (e is IOException ? e.Message : $"{_control.SocketPath}: {StartupChecks.Reason(e)}"),
+                StartupException.EnvironmentExitCode, e);
+        }
         if (_tls is not null)
         {
             // SIGHUP reloads the certificate; open sessions keep theirs (the default action, ending the process, is cancelled).
@@ -156,12 +175,14 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Drains SMTP sessions, then lets in-flight deliveries finish; the spool keeps the rest.</summary>
+    /// <summary>Drains SMTP sessions, closes the control socket, then lets in-flight deliveries finish; the spool keeps the
+    /// rest.</summary>
     /// <param name="cancellationToken">Gives up waiting.</param>
     /// <returns>A task that completes when stopped.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_control is not null) await _control.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.StopAsync(cancellationToken).ConfigureAwait(false);
         _log.LogInformation("stopped");
     }
@@ -172,6 +193,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     {
         _sighup?.Dispose();
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
+        if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         _spool?.Dispose();
         _maildirBarrier?.Dispose();

@@ -27,6 +27,9 @@ public sealed class CliTests : IDisposable
     [InlineData("serve")]
     [InlineData("queue")]
     [InlineData("queue list")]
+    [InlineData("queue show")]
+    [InlineData("queue flush")]
+    [InlineData("queue hold")]
     [InlineData("user")]
     [InlineData("user add")]
     [InlineData("reload")]
@@ -50,6 +53,8 @@ public sealed class CliTests : IDisposable
 
     [Theory]
     [InlineData("queue list")]
+    [InlineData("queue flush")]
+    [InlineData("queue show 0000000000000000")]
     [InlineData("user list")]
     [InlineData("user remove alice")]
     [InlineData("reload")]

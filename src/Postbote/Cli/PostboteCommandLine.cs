@@ -4,7 +4,8 @@ using Postbote.Host.Configuration;
 namespace Postbote.Host.Cli;
 
 /// <summary>
-/// The <c>postbote</c> command line, parsed with System.CommandLine: <c>serve</c>, <c>reload</c>, <c>queue list</c>,
+/// The <c>postbote</c> command line, parsed with System.CommandLine: <c>serve</c>, <c>reload</c>,
+/// <c>queue list|show|flush|retry|hold|release|delete</c>,
 /// <c>user add|passwd|remove|list</c>, each with <c>--help</c>; <c>--version</c>; <c>--config FILE</c> anywhere (without
 /// it the embedded default). Every command but <c>serve</c> says on standard error which data directory it uses; the
 /// commands that only read refuse a data directory that does not exist. Exit codes: 0 success, 1 runtime failure,
@@ -67,11 +68,8 @@ internal static class PostboteCommandLine
         reload.SetAction(r => WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
         root.Subcommands.Add(reload);
 
-        var queue = new Command("queue", "look at the queue");
-        var queueList = new Command("list", "list queued messages: ID, age, size, sender, recipients with status and last reply");
-        queueList.SetAction(r => WithDataDirectory(r, config, stderr, mustExist: true, c => QueueCommands.List(c, stdout)));
-        queue.Subcommands.Add(queueList);
-        root.Subcommands.Add(queue);
+        root.Subcommands.Add(QueueCommands.Build(
+            (r, run) => WithDataDirectoryAsync(r, config, stderr, run), stdout, stderr));
 
         root.Subcommands.Add(UserCommands.Build(
             (r, mustExist, run) => WithDataDirectory(r, config, stderr, mustExist, c => run(c.DataDirectory)), stdout, stderr));
@@ -94,6 +92,20 @@ internal static class PostboteCommandLine
             config = null;
             return 2;
         }
+    }
+
+    /// <summary>As <see cref="WithDataDirectory"/> for a command that must find the data directory, with an asynchronous
+    /// action.</summary>
+    private static async Task<int> WithDataDirectoryAsync(ParseResult r, Option<string?> option, TextWriter stderr,
+        Func<PostboteConfiguration, Task<int>> run)
+    {
+        PostboteConfiguration? found = null;
+        int code = WithDataDirectory(r, option, stderr, mustExist: true, c =>
+        {
+            found = c;
+            return 0;
+        });
+        return found is null ? code : await run(found).ConfigureAwait(false);
     }
 
     /// <summary>Loads the configuration, says which data directory the command uses, and refuses a missing one when the

@@ -1,48 +1,134 @@
-using System.Globalization;
+using System.CommandLine;
+using Microsoft.Extensions.Logging.Abstractions;
+using Postbote.Core;
 using Postbote.Host.Configuration;
+using Postbote.Host.Control;
 using Postbote.Queue;
 
 namespace Postbote.Host.Cli;
 
-/// <summary><c>postbote queue …</c>: reads the spool of the configuration's data directory.</summary>
+/// <summary>
+/// <c>postbote queue list | show ID | flush | retry ID | hold ID | release ID | delete ID</c>. While the server runs,
+/// each goes through its control socket <c>{data_dir}/control.sock</c> (<see cref="ControlServer"/>): the spool has one
+/// writer. When no server runs (no socket, or one that refuses connections), <c>list</c> and <c>show</c> read the spool
+/// themselves and print the same text, and the commands that change the queue fail with "the server is not running".
+/// Exit codes: 0 done, 1 refused or failed (no such message, not applicable, no server), 2 usage (a bad queue ID).
+/// </summary>
 internal static class QueueCommands
 {
-    /// <summary><c>queue list</c>: one block per message: ID, age, size, sender, then each recipient with its status and
-    /// last reply.</summary>
-    /// <param name="config">The configuration; its data directory must exist (checked by the caller).</param>
-    /// <param name="stdout">Where the list goes.</param>
-    /// <returns>0.</returns>
-    public static int List(PostboteConfiguration config, TextWriter stdout)
+    /// <summary>Builds the <c>queue</c> command and its subcommands.</summary>
+    /// <param name="inDataDirectory">Runs an action with the configuration once the data directory is known to exist
+    /// (parse result, action) → exit code.</param>
+    /// <param name="stdout">Standard output: the lists and what was done.</param>
+    /// <param name="stderr">Standard error: why not.</param>
+    /// <returns>The command.</returns>
+    public static Command Build(Func<ParseResult, Func<PostboteConfiguration, Task<int>>, Task<int>> inDataDirectory,
+        TextWriter stdout, TextWriter stderr)
     {
+        var queue = new Command("queue", "look at and steer the queue (through the running server; list and show also without it)");
+        Add(ControlCommand.List, "list queued messages: ID, age, size, sender, recipients with status, next attempt and last reply");
+        Add(ControlCommand.Show, "show one message: envelope, each recipient's state, attempts, next attempt, last reply and remote host, then its headers");
+        Add(ControlCommand.Flush, "make every deferred message due now (needs the running server)");
+        Add(ControlCommand.Retry, "make one message's deferred recipients due now (needs the running server)");
+        Add(ControlCommand.Hold, "put a message on hold: no delivery attempt until it is released (needs the running server)");
+        Add(ControlCommand.Release, "release a held message: due now (needs the running server)");
+        Add(ControlCommand.Delete, "remove a message from the queue without delivering it and without a bounce (needs the running server)");
+        return queue;
+
+        void Add(ControlCommand command, string description)
+        {
+            var sub = new Command(ControlProtocol.Verb(command), description);
+            Argument<string>? idArgument = null;
+            if (ControlRequest.TakesId(command))
+            {
+                idArgument = new Argument<string>("ID") { Description = "the queue ID (as in 'postbote queue list' and the log)" };
+                sub.Arguments.Add(idArgument);
+            }
+            sub.SetAction((r, ct) =>
+            {
+                QueueId? id = null;
+                if (idArgument is not null)
+                {
+                    string text = r.GetValue(idArgument) ?? "";
+                    if (!ControlRequest.TryParseId(text, out id))
+                    {
+                        stderr.WriteLine($"postbote: \"{ControlProtocol.Printable(text, 40)}\" is not a queue ID ({ControlProtocol.QueueIdShape})");
+                        return Task.FromResult(2);
+                    }
+                }
+                var request = new ControlRequest(command, id);
+                return inDataDirectory(r, c => RunAsync(c, request, stdout, stderr, ct));
+            });
+            queue.Subcommands.Add(sub);
+        }
+    }
+
+    /// <summary>Carries out one request: through the server when it runs, else from the spool for list and show.</summary>
+    /// <param name="config">The configuration; its data directory exists (checked by the caller).</param>
+    /// <param name="request">The request.</param>
+    /// <param name="stdout">Standard output.</param>
+    /// <param name="stderr">Standard error.</param>
+    /// <param name="cancellationToken">Cancels the exchange.</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunAsync(PostboteConfiguration config, ControlRequest request, TextWriter stdout, TextWriter stderr,
+        CancellationToken cancellationToken)
+    {
+        string socket = Path.Combine(Path.GetFullPath(config.DataDirectory), ControlProtocol.SocketFileName);
+        string? status;
+        try
+        {
+            status = await ControlClient.SendAsync(socket, request, stdout.WriteLine, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"postbote: {socket}: {e.Message}");
+            return 1;
+        }
+        if (status is null) return FromSpool(config, request, stdout, stderr);
+        if (status == ControlProtocol.Ok) return 0;
+        if (status.StartsWith(ControlProtocol.Ok + " ", StringComparison.Ordinal))
+        {
+            stdout.WriteLine(status[(ControlProtocol.Ok.Length + 1)..]);
+            return 0;
+        }
+        int space = status.IndexOf(' ', StringComparison.Ordinal);
+        stderr.WriteLine("postbote: " + (space > 0 ? status[(space + 1)..] : status));
+        return 1;
+    }
+
+    /// <summary>No server runs: list and show read the spool (safe beside a server that starts meanwhile: reading only);
+    /// every other command needs the server.</summary>
+    private static int FromSpool(PostboteConfiguration config, ControlRequest request, TextWriter stdout, TextWriter stderr)
+    {
+        if (request.Command is not (ControlCommand.List or ControlCommand.Show))
+        {
+            stderr.WriteLine("postbote: the server is not running");
+            return 1;
+        }
         var options = new SpoolOptions { Directory = config.SpoolDirectory, CorruptDirectory = config.CorruptDirectory };
         if (!Directory.Exists(options.Directory))
         {
-            stdout.WriteLine("queue is empty");
-            return 0;
-        }
-        using var spool = new Spool(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<Spool>.Instance);
-        IReadOnlyList<QueueEntryInfo> entries = spool.List();
-        if (entries.Count == 0)
-        {
-            stdout.WriteLine("queue is empty");
-            return 0;
-        }
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        stdout.WriteLine($"{"QUEUE ID",-16}  {"AGE",8}  {"SIZE",10}  SENDER / RECIPIENTS (STATUS)");
-        foreach (QueueEntryInfo e in entries.OrderBy(e => e.ReceivedAt))
-        {
-            stdout.WriteLine($"{e.Id,-16}  {Age(now - e.ReceivedAt),8}  {e.Size,10}  {e.ReversePath}");
-            for (int r = 0; r < e.Recipients.Count; r++)
+            if (request.Command == ControlCommand.List)
             {
-                string status = e.Recipients[r].Status.ToString().ToLowerInvariant();
-                string? reply = r < e.States.Count ? e.States[r].LastReply : null;
-                stdout.WriteLine($"{"",40}  <{e.Recipients[r].Address}> ({status}{(reply is null ? "" : ": " + reply)})");
+                stdout.WriteLine("queue is empty");
+                return 0;
             }
+            stderr.WriteLine($"postbote: {request.Id}: not in the queue");
+            return 1;
         }
-        stdout.WriteLine($"-- {entries.Count} message(s), {entries.Sum(e => e.Size).ToString(CultureInfo.InvariantCulture)} bytes");
+        using var spool = new Spool(options, NullLogger<Spool>.Instance);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        if (request.Command == ControlCommand.List)
+        {
+            foreach (string line in QueueReport.List(spool.List(), now)) stdout.WriteLine(line);
+            return 0;
+        }
+        if (spool.Read(request.Id!.Value) is not { } entry)
+        {
+            stderr.WriteLine($"postbote: {request.Id}: not in the queue");
+            return 1;
+        }
+        foreach (string line in QueueReport.Show(entry, now)) stdout.WriteLine(line);
         return 0;
     }
-
-    private static string Age(TimeSpan t) =>
-        t.TotalSeconds < 120 ? $"{(int)t.TotalSeconds}s" : t.TotalMinutes < 120 ? $"{(int)t.TotalMinutes}m" : t.TotalHours < 48 ? $"{(int)t.TotalHours}h" : $"{(int)t.TotalDays}d";
 }

@@ -15,12 +15,14 @@ public class LayeringTests
 {
     private static readonly ArchUnitNET.Domain.Architecture Code = new ArchLoader().LoadAssemblies(
         typeof(Postbote.Core.Envelope).Assembly,
-        typeof(Postbote.Smtp.SmtpServer).Assembly).Build();
+        typeof(Postbote.Smtp.SmtpServer).Assembly,
+        typeof(Postbote.Host.Control.ControlServer).Assembly).Build();
 
-    /// <summary>Every namespace of the two assemblies, each with its sub-namespaces; the rules below say what each may
-    /// reach.</summary>
+    /// <summary>Every namespace of the three assemblies, each with its sub-namespaces; the rules below say what each may
+    /// reach. The executable's own namespaces (Host: the composition root, the command line, configuration) may reach
+    /// everything, except Host.Control.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns", @"Host\.Control", "Host"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -103,5 +105,13 @@ public class LayeringTests
         Types().That().ResideInNamespace("Postbote.Net")
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Protocol\.Smtp)(\..*)?$"))
             .Because("the listener and the connection serve SMTP today and POP3 tomorrow")
+            .Check(Code);
+
+    [Fact]
+    public void ControlSocketSteersOnlyTheQueue() =>
+        Types().That().ResideInNamespaceMatching(Postbote(@"Host\.Control"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "Net", "Smtp", "Routing", "MailStore", "Delivery", "Security", "Dns", @"Host\.Cli", @"Host\.Configuration", @"Host\.Startup")))
+            .Because("the control socket reaches the queue only through IQueueControl")
             .Check(Code);
 }
