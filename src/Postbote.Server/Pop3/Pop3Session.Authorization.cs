@@ -105,8 +105,8 @@ internal sealed partial class Pop3Session
     private void Stls(ReadOnlySpan<byte> args)
     {
         if (!args.IsEmpty) { Reply(Pop3Reply.Err("Syntax: STLS")); return; }
-        if (_server.Tls is null || _listener.ImplicitTls) { Reply(Pop3Reply.Err("STLS is not available")); return; }
         if (Connection.IsTls) { Reply(Pop3Reply.Err("Command not permitted when TLS active")); return; }
+        if (_server.Tls is null) { Reply(Pop3Reply.Err("STLS is not available")); return; }
         Reply(Pop3Reply.Ok("Begin TLS negotiation"));
         _userName = null;
         _stlsPending = true;
