@@ -24,6 +24,10 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 # Dovecot as the LMTP server final delivery hands local mail to (started by the tests, in a temp directory).
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+# Dovecot's IMAP and POP3 servers on the Maildirs Postbote writes, and fetchmail as a POP3 client.
+[ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
+[ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
+command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

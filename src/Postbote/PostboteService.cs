@@ -3,9 +3,11 @@ using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Postbote.Delivery;
 using Postbote.IO;
+using Postbote.MailStore;
 using Postbote.Net;
 using Postbote.Host.Configuration;
 using Postbote.Host.Control;
+using Postbote.Pop3;
 using Postbote.Host.Startup;
 using Postbote.Queue;
 using Postbote.Routing;
@@ -18,8 +20,9 @@ namespace Postbote.Host;
 
 /// <summary>
 /// The running mail server, composed in one place: spool, scheduler with the delivery router and the Maildir agent,
-/// the control socket, inbound policy and the SMTP service. Starts them in dependency order (recovery before listening)
-/// and stops them in reverse (SMTP drains first, then the control socket closes, then deliveries finish).
+/// the control socket, inbound policy, the SMTP service and the POP3 service over the same Maildirs. Starts them in
+/// dependency order (recovery before listening) and stops them in reverse (POP3 and SMTP drain first, then the control
+/// socket closes, then deliveries finish).
 /// </summary>
 public sealed class PostboteService : IHostedService, IAsyncDisposable
 {
@@ -30,6 +33,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private DurabilityBarrier? _maildirBarrier;
     private QueueScheduler? _scheduler;
     private SmtpServer? _smtp;
+    private Pop3Server? _pop3;
     private TlsCertificateProvider? _tls;
     private PosixSignalRegistration? _sighup;
     private DataDirectoryLock? _lock;
@@ -54,6 +58,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     /// <summary>The SMTP service once started.</summary>
     public SmtpServer? Smtp => _smtp;
 
+    /// <summary>The POP3 service once started, or <c>null</c> without POP3 listeners.</summary>
+    public Pop3Server? Pop3 => _pop3;
+
     /// <summary>Checks the data directory, the Maildir root and the TLS files, recovers the spool, starts deliveries,
     /// then opens the SMTP listeners (all or none).</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
@@ -75,6 +82,12 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 _ => "smtp.listen",
             };
             throw new StartupException($"{setting} {e.Listener.EndPoint}: cannot listen: {e.InnerException?.Message}",
+                StartupException.EnvironmentExitCode, e);
+        }
+        catch (EndPointBindException e)
+        {
+            Pop3ListenerOptions l = _config.Pop3.Listeners[e.Index];
+            throw new StartupException($"{(l.ImplicitTls ? "pop3.listen_tls" : "pop3.listen")} {l.EndPoint}: cannot listen: {e.Error.Message}",
                 StartupException.EnvironmentExitCode, e);
         }
     }
@@ -133,6 +146,12 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 _tls!.Reload();
             });
         }
+        bool pop3 = c.Pop3.Listeners.Count > 0;
+        if (pop3 && !c.AuthEnabled)
+            throw new StartupException("pop3.listen: POP3 logins need the user store: set auth.enabled = true or remove the [pop3] listeners",
+                StartupException.ConfigurationExitCode);
+        if (_tls is null && c.Pop3.Listeners.Any(l => l.ImplicitTls))
+            throw new StartupException("pop3.listen_tls needs TLS (tls.enabled = true)", StartupException.ConfigurationExitCode);
         IUserStore? users = null;
         SmtpAuthentication? auth = null;
         if (c.AuthEnabled)
@@ -148,9 +167,32 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 ScramPlusOnTls13: c.AuthScramPlusTls13);
             _log.LogInformation("SMTP AUTH enabled with {Users} user(s) from {File}", users.List().Count, Path.GetFullPath(c.UsersFile));
         }
+        // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
+        SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users), sink, _loggers, TimeProvider.System, _tls, auth);
+        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (pop3) StartPop3(c, auth!, smtpAfterPop);
+    }
+
+    /// <summary>Starts the POP3 service over the Maildirs local delivery writes, with the SASL mechanisms and the failure
+    /// limiter of SMTP AUTH (one instance: guesses count across both protocols) and the connection limits of
+    /// <c>[limits]</c>.</summary>
+    private void StartPop3(PostboteConfiguration c, SmtpAuthentication auth, SmtpAfterPopWindow? smtpAfterPop)
+    {
+        Pop3ServerOptions o = c.Pop3;
+        o.HostName = c.Smtp.HostName;
+        SmtpServerLimits l = c.Smtp.Limits;
+        o.Limits.CommandLineTimeout = l.CommandLineTimeout;
+        o.Limits.MaxConnections = l.MaxConnections;
+        o.Limits.MaxConnectionsPerIp = l.MaxConnectionsPerIp;
+        o.Limits.MaxErrors = l.MaxErrors;
+        o.Limits.ShutdownTimeout = l.ShutdownTimeout;
+        _pop3 = new Pop3Server(o, new Pop3Authentication(auth.Mechanisms, auth.Limiter, auth.ScramPlusOnTls13),
+            new MaildirMaildropStore(new MaildirStore(c.Local.MaildirRoot, c.Smtp.HostName)), _loggers, TimeProvider.System, _tls, smtpAfterPop);
+        _pop3.Start();
+        if (smtpAfterPop is not null)
+            _log.LogInformation("SMTP-after-POP: a POP3 login lets its address relay for {Seconds} s (pop3.smtp_after_pop)", o.SmtpAfterPop.TotalSeconds);
     }
 
     /// <summary>Loads the TLS certificate: configured files are checked first, so that each fault names its setting;
@@ -181,6 +223,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     /// <returns>A task that completes when stopped.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_pop3 is not null) await _pop3.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_control is not null) await _control.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -192,6 +235,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sighup?.Dispose();
+        if (_pop3 is not null) await _pop3.DisposeAsync().ConfigureAwait(false);
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);

@@ -11,20 +11,24 @@ namespace Postbote.Security;
 /// is relayed only for trusted networks and authenticated clients and otherwise refused with <c>554 5.7.1 Relay access
 /// denied</c>. Postbote is never an open relay. An authenticated user may use as reverse-path and in From: only the
 /// addresses they own: their user name, the addresses listed for them, and the local aliases that deliver to them
-/// (RFC 6409 §8.1); anything else gets <c>553 5.7.1</c>, unless the user may send as anyone.
+/// (RFC 6409 §8.1); anything else gets <c>553 5.7.1</c>, unless the user may send as anyone. With SMTP-after-POP
+/// (<see cref="ISmtpAfterPop"/>) a client address that logged in to POP3 recently may relay too.
 /// </summary>
 public sealed class RelayPolicy : IInboundPolicy
 {
     private readonly ILocalRecipients _recipients;
     private readonly IUserStore? _users;
+    private readonly ISmtpAfterPop? _smtpAfterPop;
 
     /// <summary>Creates the policy.</summary>
     /// <param name="recipients">The local domains, mailboxes and aliases.</param>
     /// <param name="users">The user store for sender binding, or <c>null</c> when there is no AUTH.</param>
-    public RelayPolicy(ILocalRecipients recipients, IUserStore? users = null)
+    /// <param name="smtpAfterPop">The SMTP-after-POP window, or <c>null</c> when it is off.</param>
+    public RelayPolicy(ILocalRecipients recipients, IUserStore? users = null, ISmtpAfterPop? smtpAfterPop = null)
     {
         _recipients = recipients;
         _users = users;
+        _smtpAfterPop = smtpAfterPop;
     }
 
     /// <summary>Whether <paramref name="user"/> may use <paramref name="address"/> as sender.</summary>
@@ -107,10 +111,12 @@ public sealed class RelayPolicy : IInboundPolicy
                     $"<{recipient}>: Recipient address rejected: User unknown in local recipient table"),
                 "unknown local recipient"),
             _ when session.IsTrustedNetwork || session.AuthenticatedUser is not null => PolicyDecision.Accept,
+            _ when _smtpAfterPop?.MayRelay(session.Remote.Address) == true => PolicyDecision.Accept,
             _ => PolicyDecision.Reject(
                 new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.NotAuthorized,
                     $"<{recipient}>: Relay access denied"),
-                "relay denied: client neither trusted nor authenticated"),
+                _smtpAfterPop is null ? "relay denied: client neither trusted nor authenticated"
+                    : "relay denied: client neither trusted nor authenticated, and no POP3 login from it within smtp_after_pop"),
         };
         return ValueTask.FromResult(decision);
     }

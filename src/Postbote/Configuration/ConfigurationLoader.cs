@@ -19,7 +19,7 @@ namespace Postbote.Host.Configuration;
 public static partial class ConfigurationLoader
 {
     /// <summary>The embedded default: 127.0.0.1:2525, data in ./data, local domain <c>localhost</c> with catch-all
-    /// <c>postmaster@localhost</c>, loopback trusted.</summary>
+    /// <c>postmaster@localhost</c>, loopback trusted; POP3 on 127.0.0.1:2110 (STLS) and 127.0.0.1:2995 (implicit TLS).</summary>
     /// <returns>The default configuration.</returns>
     public static PostboteConfiguration Default()
     {
@@ -33,6 +33,7 @@ public static partial class ConfigurationLoader
             new(new IPEndPoint(IPAddress.Loopback, 2587), ListenerKind.Submission),
             new(new IPEndPoint(IPAddress.Loopback, 2465), ListenerKind.Submissions),
         };
+        c.Pop3.Listeners = Postbote.Pop3.Pop3ServerOptions.LoopbackDefaults();
         return c;
     }
 
@@ -90,6 +91,7 @@ public static partial class ConfigurationLoader
                 case "smtp": ReadSmtp(Table(key, value), c); smtpSeen = true; break;
                 case "limits": ReadLimits(Table(key, value), c); break;
                 case "dns": ReadDns(Table(key, value), c.Dns); break;
+                case "pop3": ReadPop3(Table(key, value), c); break;
                 case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
                 case "tls":
                     foreach (var (k, v) in Table(key, value))

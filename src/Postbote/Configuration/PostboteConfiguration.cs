@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Postbote.Delivery;
 using Postbote.Dns;
+using Postbote.Pop3;
 using Postbote.Smtp;
 
 namespace Postbote.Host.Configuration;
@@ -14,6 +15,9 @@ public sealed class PostboteConfiguration
 
     /// <summary>The SMTP service.</summary>
     public SmtpServerOptions Smtp { get; set; } = new();
+
+    /// <summary>The POP3 service (<c>[pop3]</c>): no listener unless configured (the embedded default has two).</summary>
+    public Pop3ServerOptions Pop3 { get; set; } = new();
 
     /// <summary>Local domains, mailboxes, aliases and Maildir root.</summary>
     public LocalDeliveryOptions Local { get; set; } = new();

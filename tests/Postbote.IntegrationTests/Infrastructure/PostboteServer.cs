@@ -32,6 +32,8 @@ public sealed class PostboteServer : IAsyncDisposable
         Port = FreePorts.Next();
         SubmissionPort = Options.Submission ? FreePorts.Next() : 0;
         SubmissionsPort = Options.Submissions ? FreePorts.Next() : 0;
+        Pop3Port = Options.Pop3 ? FreePorts.Next() : 0;
+        Pop3TlsPort = Options.Pop3 ? FreePorts.Next() : 0;
         WriteConfiguration();
     }
 
@@ -61,6 +63,12 @@ public sealed class PostboteServer : IAsyncDisposable
 
     /// <summary>The submissions port (implicit TLS) on 127.0.0.1; 0 without <see cref="ServerOptions.Submissions"/>.</summary>
     public int SubmissionsPort { get; }
+
+    /// <summary>The POP3 port (STLS, [pop3] listen) on 127.0.0.1; 0 without <see cref="ServerOptions.Pop3"/>.</summary>
+    public int Pop3Port { get; }
+
+    /// <summary>The POP3 port over implicit TLS ([pop3] listen_tls) on 127.0.0.1; 0 without <see cref="ServerOptions.Pop3"/>.</summary>
+    public int Pop3TlsPort { get; }
 
     /// <summary>A command the server is started through, e.g. <c>["prlimit", "--nofile=256:256", "--"]</c>; it must exec
     /// the server in its own process, so that <see cref="ProcessId"/> stays the server's. Empty: started directly.</summary>
@@ -100,7 +108,8 @@ public sealed class PostboteServer : IAsyncDisposable
                 MaildirRoot,
                 [Port],
                 Options.Submission ? [SubmissionPort] : null,
-                Options.Submissions ? [SubmissionsPort] : null));
+                Options.Submissions ? [SubmissionsPort] : null,
+                Options.Pop3 ? (Pop3Port, Pop3TlsPort) : null));
 
     /// <summary>
     /// Runs <c>postbote user add NAME [--address ADDR]... [--any-sender] --config FILE</c> with the password on standard

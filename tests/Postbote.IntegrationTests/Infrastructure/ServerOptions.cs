@@ -95,13 +95,23 @@ public sealed class ServerOptions
     /// <summary>[auth] scram_plus_tls13.</summary>
     public bool? AuthScramPlusTls13 { get; set; }
 
+    /// <summary>Whether the server gets a [pop3] table with a listen (STLS) and a listen_tls port of its own.</summary>
+    public bool Pop3 { get; set; }
+
+    /// <summary>[pop3] smtp_after_pop in seconds.</summary>
+    public int? Pop3SmtpAfterPopSeconds { get; set; }
+
+    /// <summary>[pop3] plaintext_auth.</summary>
+    public bool? Pop3PlaintextAuth { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
     public string ToToml(
         string dataDir,
         string maildirRoot,
         IEnumerable<int> ports,
         IEnumerable<int>? submissionPorts = null,
-        IEnumerable<int>? submissionsPorts = null)
+        IEnumerable<int>? submissionsPorts = null,
+        (int Listen, int ListenTls)? pop3Ports = null)
     {
         var toml = new StringBuilder();
         toml.Append(CultureInfo.InvariantCulture, $"hostname = {Quote(Hostname)}\n");
@@ -162,6 +172,15 @@ public sealed class ServerOptions
         {
             toml.Append("\n[queue]\n");
             Number(toml, "retry_interval", RetryIntervalSeconds);
+        }
+
+        if (pop3Ports is { } pop3)
+        {
+            toml.Append("\n[pop3]\n");
+            toml.Append(CultureInfo.InvariantCulture, $"listen = [\"127.0.0.1:{pop3.Listen}\"]\n");
+            toml.Append(CultureInfo.InvariantCulture, $"listen_tls = [\"127.0.0.1:{pop3.ListenTls}\"]\n");
+            Number(toml, "smtp_after_pop", Pop3SmtpAfterPopSeconds);
+            Boolean(toml, "plaintext_auth", Pop3PlaintextAuth);
         }
 
         toml.Append("\n[log]\n");

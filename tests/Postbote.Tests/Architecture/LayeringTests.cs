@@ -22,7 +22,7 @@ public class LayeringTests
     /// reach. The executable's own namespaces (Host: the composition root, the command line, configuration) may reach
     /// everything, except Host.Control.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns", @"Host\.Control", "Host"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns", @"Host\.Control", "Host"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -38,7 +38,7 @@ public class LayeringTests
     public void ProtocolReachesNoSocketsStorageOrServer() =>
         Types().That().ResideInNamespaceMatching(Postbote("Protocol"))
             .Should().NotDependOnAny(Types(includeReferenced: true).That().ResideInNamespaceMatching(
-                @"^(System\.Net\.Sockets|System\.Net\.Security|System\.IO)(\..*)?$|" + Postbote("IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
+                @"^(System\.Net\.Sockets|System\.Net\.Security|System\.IO)(\..*)?$|" + Postbote("IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Because("the wire formats are pure and fuzzable on their own")
             .Check(Code);
 
@@ -103,7 +103,7 @@ public class LayeringTests
     [Fact]
     public void TransportKnowsNoProtocolAboveIt() =>
         Types().That().ResideInNamespace("Postbote.Net")
-            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Protocol\.Smtp)(\..*)?$"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(@"^Postbote\.(Smtp|Pop3|Protocol\.Smtp|Protocol\.Pop3)(\..*)?$"))
             .Because("the listener and the connection serve SMTP today and POP3 tomorrow")
             .Check(Code);
 
@@ -113,5 +113,25 @@ public class LayeringTests
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
                 Postbote("Protocol", "Net", "Smtp", "Routing", "MailStore", "Delivery", "Security", "Dns", @"Host\.Cli", @"Host\.Configuration", @"Host\.Startup")))
             .Because("the control socket reaches the queue only through IQueueControl")
+            .Check(Code);
+
+    [Fact]
+    public void Pop3ReachesTheStoreThroughAnInterface() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Pop3"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespace("Postbote.MailStore").And().HaveNameStartingWith("Maildir"))
+            .Because("the POP3 session sees a maildrop (IMaildropStore, IMaildrop), not the Maildir files behind it")
+            .Check(Code);
+
+    [Fact]
+    public void Pop3NeitherReceivesNorDelivers() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Pop3"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Smtp", "Queue", "Delivery", "Routing")))
+            .Check(Code);
+
+    [Fact]
+    public void NothingBelowThePop3ServiceUsesIt() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Core", "Protocol", "IO", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Pop3")))
+            .Because("SMTP-after-POP reaches the relay policy through Security.ISmtpAfterPop")
             .Check(Code);
 }
