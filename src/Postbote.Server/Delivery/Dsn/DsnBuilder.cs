@@ -10,7 +10,7 @@ namespace Postbote.Delivery.Dsn;
 /// Builds one delivery status notification (RFC 3464) about some recipients of a queued message: a
 /// <c>multipart/report; report-type=delivery-status</c> (RFC 6522 §3) of a human-readable <c>text/plain</c> part, the
 /// <c>message/delivery-status</c> part and the original, whole (<c>message/rfc822</c>) or its header section
-/// (<c>text/rfc822-headers</c>). It decides nothing about whether a notice is wanted (the notifier does).
+/// (<c>text/rfc822-headers</c>). It decides nothing about whether a notice is wanted (<see cref="DsnNotifier"/> does).
 /// </summary>
 /// <remarks>
 /// The original is returned whole only in a failure notice, when RET=HDRS was not given and it is at most
