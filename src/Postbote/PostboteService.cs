@@ -2,6 +2,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Postbote.Delivery;
+using Postbote.Delivery.Smtp;
+using Postbote.Dns;
 using Postbote.IO;
 using Postbote.Net;
 using Postbote.Host.Configuration;
@@ -28,6 +30,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private Spool? _spool;
     private DurabilityBarrier? _maildirBarrier;
     private QueueScheduler? _scheduler;
+    private SmtpDeliveryAgent? _relay;
     private SmtpServer? _smtp;
     private TlsCertificateProvider? _tls;
     private PosixSignalRegistration? _sighup;
@@ -101,7 +104,11 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
         var recipients = new LocalRecipients(c.Local);
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
-        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>());
+        // Mail for other domains goes to their mail exchangers, found through the [dns] resolvers; HELO is our hostname.
+        c.Relay.HeloName = c.Smtp.HostName;
+        var dns = new DnsResolver(c.Dns, TimeProvider.System, _loggers.CreateLogger<DnsResolver>());
+        _relay = new SmtpDeliveryAgent(dns, c.Relay, _loggers.CreateLogger<SmtpDeliveryAgent>());
+        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>(), _relay);
         _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
             _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -173,6 +180,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _sighup?.Dispose();
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
+        if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);
         _spool?.Dispose();
         _maildirBarrier?.Dispose();
         _lock?.Dispose();

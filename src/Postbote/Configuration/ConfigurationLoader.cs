@@ -90,6 +90,7 @@ public static partial class ConfigurationLoader
                 case "smtp": ReadSmtp(Table(key, value), c); smtpSeen = true; break;
                 case "limits": ReadLimits(Table(key, value), c); break;
                 case "dns": ReadDns(Table(key, value), c.Dns); break;
+                case "relay": ReadRelay(Table(key, value), c.Relay); break;
                 case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
                 case "tls":
                     foreach (var (k, v) in Table(key, value))
