@@ -46,6 +46,26 @@ public sealed class MxRoutingTests(RelayDnsFixture dns)
     }
 
     [Fact]
+    public async Task TheAgentSpreadsMessagesOverMailExchangersOfEqualPreference()
+    {
+        await using var receiver = await ScriptedReceiver.StartAsync(["127.0.0.11", "127.0.0.12", "127.0.0.13"]);
+        await using var agent = new SmtpDeliveryAgent(
+            new DnsResolver(new DnsResolverOptions { Servers = [dns.EndPoint], Timeout = TimeSpan.FromSeconds(2) }),
+            new SmtpRelayOptions { Port = receiver.Port, HeloName = "relay.postbote.test", IdleTime = TimeSpan.Zero },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpDeliveryAgent>.Instance, random: new Random(3));
+        var hosts = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            using var message = new RelayTestMessage(Body, "bob@" + Z.ThreeMx);
+            hosts.Add(Assert.Single(await agent.DeliverAsync(message.Request, CancellationToken.None)).RemoteHost!);
+        }
+
+        Assert.Contains($"{Z.Mx1}[127.0.0.11]:{receiver.Port}", hosts);
+        Assert.Contains($"{Z.Mx2}[127.0.0.12]:{receiver.Port}", hosts);
+        Assert.DoesNotContain($"{Z.Mx3}[127.0.0.13]:{receiver.Port}", hosts);
+    }
+
+    [Fact]
     public async Task DomainWithoutMxGoesToItsAddress()
     {
         await using var receiver = await ScriptedReceiver.StartAsync(["127.0.0.21"]);

@@ -6,7 +6,8 @@ Usage: scripted_receiver.py SCRIPT_JSON CAPTURE_FILE
 The script: {"addresses": ["127.0.0.31", ...], "hosts": {"127.0.0.31": {...}, "default": {...}}, "tls": {"cert": PEM,
 "key": PEM}}. Per host (every value a raw reply with its CRLFs; lists are indexed and the last entry repeats):
 greeting, ehlo, helo, mail, rcpt (list, per RCPT of a transaction), data, end (list, per transaction on that host),
-lmtp_end (list, per accepted recipient: LMTP's replies after the data), delay_ms (wait after each command line before
+lmtp_end (list, per accepted recipient: LMTP's replies after the data), tls_broken (answer STARTTLS with 220 and then
+plain text instead of a handshake), delay_ms (wait after each command line before
 looking how many bytes are already buffered behind it, "ahead"). A reply "" sends nothing.
 
 It binds every address on one port the system picks for the first, prints "ready PORT", and appends one JSON line per
@@ -130,6 +131,9 @@ def handle(sock, host):
                 c.send(b["helo"])
             elif verb == "STAR":
                 c.send("220 2.0.0 ready for TLS\r\n")
+                if b.get("tls_broken"):
+                    c.send("this is no TLS handshake\r\n")
+                    return
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(spec["tls"]["cert"], spec["tls"]["key"])
                 c.sock = ctx.wrap_socket(sock, server_side=True)
