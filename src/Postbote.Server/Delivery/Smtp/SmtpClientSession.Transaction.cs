@@ -138,33 +138,39 @@ public sealed partial class SmtpClientSession
             if (dataSent) SmtpCommandWriter.WriteData(_out);
             await FlushAsync(_timeouts.Mail, "MAIL", cancellationToken).ConfigureAwait(false);
             mailReply = await ReadReplyAsync(_timeouts.Mail, "MAIL", cancellationToken).ConfigureAwait(false);
+            if (Closing(mailReply, results)) return;
             foreach (int i in sent)
             {
                 SmtpReply reply = await ReadReplyAsync(_timeouts.Rcpt, "RCPT", cancellationToken).ConfigureAwait(false);
+                if (Closing(reply, results)) return;
                 if (mailReply.IsPositive && reply.IsPositive) accepted.Add(i);
                 else if (mailReply.IsPositive) results[i] = FromReply(reply);
             }
             if (dataSent) dataReply = await ReadReplyAsync(_timeouts.DataInitiation, "DATA", cancellationToken).ConfigureAwait(false);
+            if (dataReply is not null && Closing(dataReply, results)) return;
         }
         else
         {
             await FlushAsync(_timeouts.Mail, "MAIL", cancellationToken).ConfigureAwait(false);
             mailReply = await ReadReplyAsync(_timeouts.Mail, "MAIL", cancellationToken).ConfigureAwait(false);
+            if (Closing(mailReply, results)) return;
             if (mailReply.IsPositive)
             {
-                for (int i = 0; i < count && IsUsable; i++)
+                for (int i = 0; i < count; i++)
                 {
                     if (!WriteRcpt(request.Recipients[i], dsn, results, i)) continue;
                     await FlushAsync(_timeouts.Rcpt, "RCPT", cancellationToken).ConfigureAwait(false);
                     SmtpReply reply = await ReadReplyAsync(_timeouts.Rcpt, "RCPT", cancellationToken).ConfigureAwait(false);
+                    if (Closing(reply, results)) return;
                     if (reply.IsPositive) accepted.Add(i);
                     else results[i] = FromReply(reply);
                 }
-                if (!bdat && accepted.Count > 0 && IsUsable)
+                if (!bdat && accepted.Count > 0)
                 {
                     SmtpCommandWriter.WriteData(_out);
                     await FlushAsync(_timeouts.DataInitiation, "DATA", cancellationToken).ConfigureAwait(false);
                     dataReply = await ReadReplyAsync(_timeouts.DataInitiation, "DATA", cancellationToken).ConfigureAwait(false);
+                    if (Closing(dataReply, results)) return;
                 }
             }
         }
@@ -215,6 +221,16 @@ public sealed partial class SmtpClientSession
             RecipientResult result = FromReply(await ReadReplyAsync(_timeouts.DataTermination, end, cancellationToken).ConfigureAwait(false));
             foreach (int i in accepted) results[i] = result;
         }
+    }
+
+    /// <summary>A 421 (RFC 5321 §3.8: the server closes the channel) ends the transaction: every recipient not yet
+    /// decided gets that reply, and no further reply is waited for.</summary>
+    private bool Closing(SmtpReply reply, RecipientResult?[] results)
+    {
+        if (reply.Code != SmtpReplyCode.ServiceNotAvailable) return false;
+        _broken = true;
+        Fill(results, FromReply(reply));
+        return true;
     }
 
     private bool WriteRcpt(Recipient recipient, bool dsn, RecipientResult?[] results, int index)

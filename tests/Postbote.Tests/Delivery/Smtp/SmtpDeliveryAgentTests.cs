@@ -73,6 +73,25 @@ public sealed class SmtpDeliveryAgentTests(RelayDnsFixture dns)
         Assert.Equal(message.DotStuffed(), Assert.Single(receiver.Messages()));
     }
 
+    /// <summary>A 421 to a RCPT used to leave the recipient accepted before it with "no reply to DATA" and the ones
+    /// after it with "gave no answer"; the server's own 421 is what all of them were told.</summary>
+    [Fact]
+    public async Task ServiceClosingAtRcptIsTheReplyForEveryRecipientNotYetDecided()
+    {
+        await using var receiver = await ScriptedReceiver.StartAsync(OneAddress, Host(new JsonObject
+        {
+            ["rcpt"] = new JsonArray("250 2.1.5 ok\r\n", "421 4.7.0 too busy, closing\r\n"),
+        }));
+        using var message = new RelayTestMessage(Body, "a@one.relay.test", "b@one.relay.test", "c@one.relay.test");
+        await using var agent = Agent(receiver.Port, idle: TimeSpan.FromSeconds(30));
+
+        IReadOnlyList<RecipientResult> results = await agent.DeliverAsync(message.Request, CancellationToken.None);
+
+        Assert.All(results, r => Assert.Equal("TemporaryFailure 421 4.7.0 too busy, closing", r.Outcome + " " + r.ReplyText));
+        Assert.Equal(["EHLO", "MAIL", "RCPT", "RCPT"], receiver.Commands().Select(c => c[..4]));
+        Assert.Equal(0, agent.IdleConnections);
+    }
+
     [Fact]
     public async Task WithPipeliningMailRcptsAndDataGoInOneWrite()
     {
