@@ -65,8 +65,8 @@ public sealed class DestinationResolver
                 hosts.Add(new MxRecord(0, domain.TrimEnd('.').ToLowerInvariant()));
                 break;
             default:
-                // RFC 7505 §3.3: "SMTP clients MUST NOT try to deliver mail to a domain that publishes a null MX"
-                // ... and the sender gets 556 5.1.10 (§4.3, RFC 7504).
+                // RFC 7505 §4: a domain with a null MX takes no mail, so no delivery is attempted and the failure is
+                // reported at once, as 556 (RFC 7504 §3) with the enhanced status code 5.1.10 that RFC 7505 registers.
                 if (MxRecord.IsNullMxSet(mx.Records))
                 {
                     return DestinationLookup.Failed(Permanent(SmtpReplyCode.DomainDoesNotAcceptMail, new EnhancedStatusCode(5, 1, 10),
