@@ -2,6 +2,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Postbote.Delivery;
+using Postbote.Delivery.Smtp;
+using Postbote.Dns;
 using Postbote.IO;
 using Postbote.MailStore;
 using Postbote.Net;
@@ -32,6 +34,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private Spool? _spool;
     private DurabilityBarrier? _maildirBarrier;
     private QueueScheduler? _scheduler;
+    private SmtpDeliveryAgent? _relay;
     private SmtpServer? _smtp;
     private Pop3Server? _pop3;
     private TlsCertificateProvider? _tls;
@@ -122,7 +125,11 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
         var recipients = new LocalRecipients(c.Local);
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
-        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>());
+        // Mail for other domains goes to their mail exchangers, found through the [dns] resolvers; HELO is our hostname.
+        c.Relay.HeloName = c.Smtp.HostName;
+        var dns = new DnsResolver(c.Dns, TimeProvider.System, _loggers.CreateLogger<DnsResolver>());
+        _relay = new SmtpDeliveryAgent(dns, c.Relay, _loggers.CreateLogger<SmtpDeliveryAgent>());
+        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>(), _relay);
         _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
             _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -239,6 +246,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
+        if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);
         _spool?.Dispose();
         _maildirBarrier?.Dispose();
         _lock?.Dispose();

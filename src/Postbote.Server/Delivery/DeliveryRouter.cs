@@ -9,7 +9,8 @@ namespace Postbote.Delivery;
 /// The delivery agent the scheduler calls: carries out the <see cref="Route"/> that <see cref="RecipientRouter"/>
 /// decides for each recipient. Local recipients, expanded to their mailboxes (aliases, catch-all, postmaster), are
 /// delivered by the local agent (Maildir), one copy per distinct mailbox; unknown local ones fail permanently; remote
-/// recipients are deferred with "relaying not available yet", so they stay queued.
+/// recipients go to the remote agent (<see cref="Smtp.SmtpDeliveryAgent"/>) in one request, or, without one, are
+/// deferred with "relaying not available yet", so they stay queued.
 /// </summary>
 /// <remarks>
 /// A recipient that expands to several mailboxes is delivered when every copy is; any temporary failure defers it (the
@@ -19,6 +20,7 @@ public sealed class DeliveryRouter : IDeliveryAgent
 {
     private readonly RecipientRouter _router;
     private readonly IDeliveryAgent _localAgent;
+    private readonly IDeliveryAgent? _remoteAgent;
     private readonly ILogger<DeliveryRouter> _logger;
 
     /// <summary>Creates the router.</summary>
@@ -26,13 +28,16 @@ public sealed class DeliveryRouter : IDeliveryAgent
     /// <param name="localAgent">The agent for final local mailboxes, usually <see cref="MaildirDeliveryAgent"/>; it
     /// receives one recipient <c>user@domain</c> per distinct mailbox.</param>
     /// <param name="logger">Where routing decisions are logged.</param>
-    public DeliveryRouter(ILocalRecipients local, IDeliveryAgent localAgent, ILogger<DeliveryRouter> logger)
+    /// <param name="remoteAgent">The agent for recipients of other domains, usually <see cref="Smtp.SmtpDeliveryAgent"/>;
+    /// <c>null</c> defers them.</param>
+    public DeliveryRouter(ILocalRecipients local, IDeliveryAgent localAgent, ILogger<DeliveryRouter> logger, IDeliveryAgent? remoteAgent = null)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(localAgent);
         ArgumentNullException.ThrowIfNull(logger);
         _router = new RecipientRouter(local);
         _localAgent = localAgent;
+        _remoteAgent = remoteAgent;
         _logger = logger;
     }
 
@@ -45,6 +50,7 @@ public sealed class DeliveryRouter : IDeliveryAgent
         var mailboxesOf = new List<int>?[count];
         var mailboxes = new List<Recipient>();
         var indexOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var remote = new List<int>();
         for (int i = 0; i < count; i++)
         {
             Recipient recipient = request.Recipients[i];
@@ -52,7 +58,8 @@ public sealed class DeliveryRouter : IDeliveryAgent
             switch (route.Kind)
             {
                 case RecipientKind.Remote:
-                    results[i] = RecipientResult.Temporary("relaying not available yet");
+                    if (_remoteAgent is null) results[i] = RecipientResult.Temporary("relaying not available yet");
+                    else remote.Add(i);
                     continue;
                 case RecipientKind.UnknownLocal:
                     results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here");
@@ -79,6 +86,9 @@ public sealed class DeliveryRouter : IDeliveryAgent
             }
         }
 
+        Task<IReadOnlyList<RecipientResult>?> relayed = remote.Count > 0
+            ? RelayAsync(request with { Recipients = remote.Select(i => request.Recipients[i]).ToList() }, cancellationToken)
+            : Task.FromResult<IReadOnlyList<RecipientResult>?>(null);
         if (mailboxes.Count > 0)
         {
             IReadOnlyList<RecipientResult>? local;
@@ -114,6 +124,32 @@ public sealed class DeliveryRouter : IDeliveryAgent
                 results[i] = temporary ?? permanent ?? delivered;
             }
         }
+        IReadOnlyList<RecipientResult>? remoteResults = await relayed.ConfigureAwait(false);
+        for (int k = 0; k < remote.Count; k++)
+        {
+            results[remote[k]] = remoteResults is not null && k < remoteResults.Count && remoteResults[k] is { } r
+                ? r
+                : RecipientResult.Temporary("relaying failed");
+        }
         return results!;
+    }
+
+    /// <summary>Hands the remote recipients to the remote agent, in parallel with local delivery; an exception of the
+    /// agent other than cancellation counts as a temporary failure of each.</summary>
+    private async Task<IReadOnlyList<RecipientResult>?> RelayAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _remoteAgent!.DeliverAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "{QueueId}: relaying failed", request.Envelope.Id);
+            return null;
+        }
     }
 }

@@ -92,6 +92,7 @@ public static partial class ConfigurationLoader
                 case "limits": ReadLimits(Table(key, value), c); break;
                 case "dns": ReadDns(Table(key, value), c.Dns); break;
                 case "pop3": ReadPop3(Table(key, value), c); break;
+                case "relay": ReadRelay(Table(key, value), c.Relay); break;
                 case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
                 case "tls":
                     foreach (var (k, v) in Table(key, value))

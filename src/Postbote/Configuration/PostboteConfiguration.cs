@@ -26,6 +26,9 @@ public sealed class PostboteConfiguration
     /// will use it.</summary>
     public DnsResolverOptions Dns { get; set; } = new();
 
+    /// <summary>The <c>[relay]</c> table: how mail for other domains is carried to their servers.</summary>
+    public Postbote.Delivery.Smtp.SmtpRelayOptions Relay { get; set; } = new();
+
     /// <summary>First retry interval for deferred recipients; doubled per attempt up to 4 hours. Defaults to 300 seconds.</summary>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMinutes(5);
 

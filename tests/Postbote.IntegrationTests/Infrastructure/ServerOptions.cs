@@ -92,6 +92,13 @@ public sealed class ServerOptions
     /// <summary>[queue] retry_interval in seconds.</summary>
     public int? RetryIntervalSeconds { get; set; }
 
+    /// <summary>[dns] servers. A loopback port where nothing answers by default, so that a test server that relays
+    /// never asks the machine's resolver: its lookups fail at once and mail for other domains stays deferred.</summary>
+    public IReadOnlyList<string> DnsServers { get; set; } = ["127.0.0.1:1"];
+
+    /// <summary>[relay] port.</summary>
+    public int? RelayPort { get; set; }
+
     /// <summary>[auth] scram_plus_tls13.</summary>
     public bool? AuthScramPlusTls13 { get; set; }
 
@@ -181,6 +188,15 @@ public sealed class ServerOptions
             toml.Append(CultureInfo.InvariantCulture, $"listen_tls = [\"127.0.0.1:{pop3.ListenTls}\"]\n");
             Number(toml, "smtp_after_pop", Pop3SmtpAfterPopSeconds);
             Boolean(toml, "plaintext_auth", Pop3PlaintextAuth);
+        }
+
+        toml.Append("\n[dns]\n");
+        toml.Append(CultureInfo.InvariantCulture, $"servers = {List(DnsServers)}\n");
+        toml.Append("timeout = 1\nretries = 0\n");
+        if (RelayPort is not null)
+        {
+            toml.Append("\n[relay]\n");
+            Number(toml, "port", RelayPort);
         }
 
         toml.Append("\n[log]\n");

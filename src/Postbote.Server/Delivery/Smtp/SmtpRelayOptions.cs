@@ -1,0 +1,46 @@
+namespace Postbote.Delivery.Smtp;
+
+/// <summary>The settings of <see cref="SmtpDeliveryAgent"/>: the <c>[relay]</c> table of docs/configuration.md, and
+/// the limits of its connection cache.</summary>
+public sealed class SmtpRelayOptions
+{
+    /// <summary>The TCP port of the recipients' mail exchangers (setting <c>relay.port</c>). Defaults to 25, the SMTP
+    /// port (RFC 5321 §4.5.4.2); tests point it at loopback servers on other ports. From 1 to 65535.</summary>
+    public int Port { get; set; } = 25;
+
+    /// <summary>How long a TCP connection attempt to one address may take before the next address or mail exchanger is
+    /// tried (setting <c>relay.connect_timeout</c>). Defaults to 30 seconds, as Postfix's <c>smtp_connect_timeout</c>.
+    /// From 0.1 to 3600 seconds.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The name this server gives in EHLO, HELO and LHLO: the <c>hostname</c> setting.</summary>
+    public string HeloName { get; set; } = "localhost";
+
+    /// <summary>The per-command waits of RFC 5321 §4.5.3.2.</summary>
+    public SmtpClientTimeouts Timeouts { get; set; } = new();
+
+    /// <summary>How long a connection that finished a message is kept open for the next message to the same server
+    /// before it is closed with QUIT. Defaults to 2 seconds, as Postfix's <c>smtp_connection_cache_time_limit</c>.</summary>
+    public TimeSpan IdleTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The most idle connections kept per server (name, address and port). Defaults to 4.</summary>
+    public int MaxIdlePerHost { get; set; } = 4;
+
+    /// <summary>The most messages one connection carries before it is closed. Defaults to 100, as Postfix's
+    /// <c>smtp_connection_reuse_count_limit</c> bounds reuse.</summary>
+    public int MaxMessagesPerConnection { get; set; } = 100;
+
+    /// <summary>Checks every value.</summary>
+    /// <exception cref="ArgumentException">A value is out of range; the message names the setting and the reason.</exception>
+    public void Validate()
+    {
+        if (Port is < 1 or > 65535) throw new ArgumentException("relay.port must be between 1 and 65535");
+        if (ConnectTimeout < TimeSpan.FromSeconds(0.1) || ConnectTimeout > TimeSpan.FromHours(1))
+            throw new ArgumentException("relay.connect_timeout must be between 0.1 and 3600 seconds");
+        if (string.IsNullOrEmpty(HeloName)) throw new ArgumentException("hostname must not be empty");
+        if (IdleTime < TimeSpan.Zero) throw new ArgumentException("the connection idle time must not be negative");
+        if (MaxIdlePerHost < 0) throw new ArgumentException("the idle connections per host must not be negative");
+        if (MaxMessagesPerConnection < 1) throw new ArgumentException("a connection carries at least one message");
+        Timeouts.Validate();
+    }
+}

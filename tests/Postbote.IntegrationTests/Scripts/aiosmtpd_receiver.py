@@ -1,0 +1,44 @@
+"""aiosmtpd (Debian's python3-aiosmtpd) as the recipients' mail server for the relaying tests.
+
+Usage: aiosmtpd_receiver.py ADDRESS CAPTURE_FILE
+
+Listens on ADDRESS (a loopback address) on a port the system picks, prints "ready PORT", and appends one JSON line per
+message to CAPTURE_FILE: the envelope and the message content as received (base64). Stops when its standard input
+closes, or after 120 seconds at the latest.
+"""
+import asyncio
+import base64
+import json
+import signal
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+address, capture = sys.argv[1], sys.argv[2]
+
+
+class Capture:
+    async def handle_DATA(self, server, session, envelope):
+        with open(capture, "a", encoding="utf-8") as f:
+            f.write(json.dumps({
+                "helo": session.host_name,
+                "peer": session.peer[0],
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": envelope.rcpt_tos,
+                "content": base64.b64encode(envelope.original_content).decode("ascii"),
+            }) + "\n")
+        return "250 2.0.0 accepted"
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(Capture(), hostname="mx.relay.test", decode_data=False, enable_SMTPUTF8=True), address, 0)
+    print("ready %d" % server.sockets[0].getsockname()[1], flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)
+    server.close()
+    await server.wait_closed()
+
+
+signal.alarm(120)
+asyncio.run(main())
