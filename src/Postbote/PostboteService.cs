@@ -125,11 +125,12 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
         var recipients = new LocalRecipients(c.Local);
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
-        // Mail for other domains goes to their mail exchangers, found through the [dns] resolvers; HELO is our hostname.
+        // Mail for other domains goes to its [relay.transports] entry, the smarthost, or the domain's mail exchangers found
+        // through the [dns] resolvers; HELO is our hostname. A local domain with a transport (LMTP to Dovecot) goes there.
         c.Relay.HeloName = c.Smtp.HostName;
         var dns = new DnsResolver(c.Dns, TimeProvider.System, _loggers.CreateLogger<DnsResolver>());
         _relay = new SmtpDeliveryAgent(dns, c.Relay, _loggers.CreateLogger<SmtpDeliveryAgent>());
-        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>(), _relay);
+        var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>(), _relay, c.Relay.Transports);
         _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
             _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -8,9 +8,10 @@ namespace Postbote.Delivery;
 /// <summary>
 /// The delivery agent the scheduler calls: carries out the <see cref="Route"/> that <see cref="RecipientRouter"/>
 /// decides for each recipient. Local recipients, expanded to their mailboxes (aliases, catch-all, postmaster), are
-/// delivered by the local agent (Maildir), one copy per distinct mailbox; unknown local ones fail permanently; remote
-/// recipients go to the remote agent (<see cref="Smtp.SmtpDeliveryAgent"/>) in one request, or, without one, are
-/// deferred with "relaying not available yet", so they stay queued.
+/// delivered by the local agent (Maildir), one copy per distinct mailbox, unless their domain has a transport of its own
+/// (<c>[relay.transports]</c>, e.g. LMTP to Dovecot); unknown local ones fail permanently; remote recipients, alias
+/// targets in other domains (forwarding) and mailboxes with a transport go to the remote agent
+/// (<see cref="Smtp.SmtpDeliveryAgent"/>) in one request, or, without one, are deferred with "relaying not available".
 /// </summary>
 /// <remarks>
 /// A recipient that expands to several mailboxes is delivered when every copy is; any temporary failure defers it (the
@@ -21,6 +22,8 @@ public sealed class DeliveryRouter : IDeliveryAgent
     private readonly RecipientRouter _router;
     private readonly IDeliveryAgent _localAgent;
     private readonly IDeliveryAgent? _remoteAgent;
+    private readonly ILocalRecipients _local;
+    private readonly TransportTable _transports;
     private readonly ILogger<DeliveryRouter> _logger;
 
     /// <summary>Creates the router.</summary>
@@ -30,7 +33,10 @@ public sealed class DeliveryRouter : IDeliveryAgent
     /// <param name="logger">Where routing decisions are logged.</param>
     /// <param name="remoteAgent">The agent for recipients of other domains, usually <see cref="Smtp.SmtpDeliveryAgent"/>;
     /// <c>null</c> defers them.</param>
-    public DeliveryRouter(ILocalRecipients local, IDeliveryAgent localAgent, ILogger<DeliveryRouter> logger, IDeliveryAgent? remoteAgent = null)
+    /// <param name="transports">Fixed next hops per domain (<c>[relay.transports]</c>): mailboxes of a local domain found
+    /// here go to <paramref name="remoteAgent"/> (e.g. LMTP to Dovecot) instead of <paramref name="localAgent"/>.</param>
+    public DeliveryRouter(ILocalRecipients local, IDeliveryAgent localAgent, ILogger<DeliveryRouter> logger, IDeliveryAgent? remoteAgent = null,
+        TransportTable? transports = null)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(localAgent);
@@ -38,6 +44,8 @@ public sealed class DeliveryRouter : IDeliveryAgent
         _router = new RecipientRouter(local);
         _localAgent = localAgent;
         _remoteAgent = remoteAgent;
+        _local = local;
+        _transports = transports ?? TransportTable.Empty;
         _logger = logger;
     }
 
@@ -47,10 +55,12 @@ public sealed class DeliveryRouter : IDeliveryAgent
         ArgumentNullException.ThrowIfNull(request);
         int count = request.Recipients.Count;
         var results = new RecipientResult?[count];
-        var mailboxesOf = new List<int>?[count];
-        var mailboxes = new List<Recipient>();
-        var indexOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        var remote = new List<int>();
+        // Each recipient becomes one or more targets (an alias expands); a target goes to the local agent (a Maildir of a
+        // local domain) or to the remote agent (another domain, an alias target in another domain, or a local domain
+        // with a transport of its own such as LMTP to Dovecot). Equal targets are delivered once.
+        var targetsOf = new List<int>?[count];
+        var local = new Targets();
+        var remote = new Targets();
         for (int i = 0; i < count; i++)
         {
             Recipient recipient = request.Recipients[i];
@@ -58,8 +68,7 @@ public sealed class DeliveryRouter : IDeliveryAgent
             switch (route.Kind)
             {
                 case RecipientKind.Remote:
-                    if (_remoteAgent is null) results[i] = RecipientResult.Temporary("relaying not available yet");
-                    else remote.Add(i);
+                    targetsOf[i] = [~remote.Add(recipient.Address.ToString(), recipient, recipient.Address)];
                     continue;
                 case RecipientKind.UnknownLocal:
                     results[i] = RecipientResult.Permanent(EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here");
@@ -69,78 +78,76 @@ public sealed class DeliveryRouter : IDeliveryAgent
             var mine = new List<int>(expanded.Count);
             foreach (string mailbox in expanded)
             {
-                if (!indexOf.TryGetValue(mailbox, out int index))
-                {
-                    index = mailboxes.Count;
-                    indexOf[mailbox] = index;
-                    int at = mailbox.LastIndexOf('@');
-                    mailboxes.Add(new Recipient(new Mailbox(mailbox[..at], mailbox[(at + 1)..]), recipient.Notify,
-                        recipient.OriginalRecipient, recipient.Status));
-                }
-                if (!mine.Contains(index)) mine.Add(index);
+                int at = mailbox.LastIndexOf('@');
+                var address = new Mailbox(mailbox[..at], mailbox[(at + 1)..]);
+                bool elsewhere = _local.Classify(address) == RecipientKind.Remote || _transports.Find(address.Domain) is not null;
+                int target = (elsewhere ? remote : local).Add(mailbox, recipient, address);
+                mine.Add(elsewhere ? ~target : target);
             }
-            mailboxesOf[i] = mine;
+            targetsOf[i] = mine;
             if (expanded.Count > 1 || expanded[0] != recipient.Address.ToString().ToLowerInvariant())
             {
                 _logger.LogDebug("{QueueId}: <{Recipient}> expands to {Mailboxes}", request.Envelope.Id, recipient.Address, string.Join(", ", expanded));
             }
         }
 
-        Task<IReadOnlyList<RecipientResult>?> relayed = remote.Count > 0
-            ? RelayAsync(request with { Recipients = remote.Select(i => request.Recipients[i]).ToList() }, cancellationToken)
-            : Task.FromResult<IReadOnlyList<RecipientResult>?>(null);
-        if (mailboxes.Count > 0)
-        {
-            IReadOnlyList<RecipientResult>? local;
-            try
-            {
-                local = await _localAgent.DeliverAsync(request with { Recipients = mailboxes }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                _logger.LogWarning(e, "{QueueId}: local delivery failed", request.Envelope.Id);
-                local = null;
-            }
-            for (int i = 0; i < count; i++)
-            {
-                if (mailboxesOf[i] is not { } mine) continue;
-                RecipientResult? delivered = null, temporary = null, permanent = null;
-                foreach (int m in mine)
-                {
-                    RecipientResult r = local is not null && m < local.Count && local[m] is { } x
-                        ? x
-                        : RecipientResult.Temporary("local delivery failed");
-                    switch (r.Outcome)
-                    {
-                        case DeliveryOutcome.Delivered: delivered ??= r; break;
-                        case DeliveryOutcome.TemporaryFailure: temporary ??= r; break;
-                        default: permanent ??= r; break;
-                    }
-                }
-                results[i] = temporary ?? permanent ?? delivered;
-            }
-        }
+        Task<IReadOnlyList<RecipientResult>?> relayed = remote.Recipients.Count == 0
+            ? Task.FromResult<IReadOnlyList<RecipientResult>?>(null)
+            : _remoteAgent is null
+                ? Task.FromResult<IReadOnlyList<RecipientResult>?>(remote.Recipients.Select(_ => RecipientResult.Temporary("relaying not available")).ToList())
+                : RunAsync(_remoteAgent, "relaying", request with { Recipients = remote.Recipients }, cancellationToken);
+        IReadOnlyList<RecipientResult>? localResults = local.Recipients.Count == 0 ? null
+            : await RunAsync(_localAgent, "local delivery", request with { Recipients = local.Recipients }, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<RecipientResult>? remoteResults = await relayed.ConfigureAwait(false);
-        for (int k = 0; k < remote.Count; k++)
+
+        for (int i = 0; i < count; i++)
         {
-            results[remote[k]] = remoteResults is not null && k < remoteResults.Count && remoteResults[k] is { } r
-                ? r
-                : RecipientResult.Temporary("relaying failed");
+            if (targetsOf[i] is not { } mine) continue;
+            RecipientResult? delivered = null, temporary = null, permanent = null;
+            foreach (int t in mine)
+            {
+                // A remote target is stored as the complement of its index in the remote list (see above).
+                RecipientResult r = t >= 0
+                    ? localResults is not null && t < localResults.Count && localResults[t] is { } x ? x : RecipientResult.Temporary("local delivery failed")
+                    : remoteResults is not null && ~t < remoteResults.Count && remoteResults[~t] is { } y ? y : RecipientResult.Temporary("relaying failed");
+                switch (r.Outcome)
+                {
+                    case DeliveryOutcome.Delivered: delivered ??= r; break;
+                    case DeliveryOutcome.TemporaryFailure: temporary ??= r; break;
+                    default: permanent ??= r; break;
+                }
+            }
+            results[i] = temporary ?? permanent ?? delivered;
         }
         return results!;
     }
 
-    /// <summary>Hands the remote recipients to the remote agent, in parallel with local delivery; an exception of the
-    /// agent other than cancellation counts as a temporary failure of each.</summary>
-    private async Task<IReadOnlyList<RecipientResult>?> RelayAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    /// <summary>The distinct targets for one agent, in the order first seen.</summary>
+    private sealed class Targets
+    {
+        private readonly Dictionary<string, int> _indexOf = new(StringComparer.Ordinal);
+
+        public List<Recipient> Recipients { get; } = [];
+
+        /// <summary>The index of the target <paramref name="key"/>, added with the DSN parameters of the recipient it
+        /// comes from when new.</summary>
+        public int Add(string key, Recipient origin, Mailbox address)
+        {
+            if (_indexOf.TryGetValue(key, out int index)) return index;
+            index = Recipients.Count;
+            _indexOf[key] = index;
+            Recipients.Add(origin with { Address = address });
+            return index;
+        }
+    }
+
+    /// <summary>Runs one agent; an exception other than cancellation counts as a temporary failure of each of its
+    /// recipients.</summary>
+    private async Task<IReadOnlyList<RecipientResult>?> RunAsync(IDeliveryAgent agent, string what, DeliveryRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            return await _remoteAgent!.DeliverAsync(request, cancellationToken).ConfigureAwait(false);
+            return await agent.DeliverAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -148,7 +155,7 @@ public sealed class DeliveryRouter : IDeliveryAgent
         }
         catch (Exception e)
         {
-            _logger.LogWarning(e, "{QueueId}: relaying failed", request.Envelope.Id);
+            _logger.LogWarning(e, "{QueueId}: {What} failed", request.Envelope.Id, what);
             return null;
         }
     }

@@ -13,7 +13,8 @@ public interface ILocalRecipients
     /// <returns>Whether it is local and known, local and unknown, or remote.</returns>
     RecipientKind Classify(Mailbox address);
 
-    /// <summary>Expands a local forward-path through aliases to the final local mailboxes, <c>user@domain</c> in lower case.</summary>
+    /// <summary>Expands a local forward-path through aliases to its final targets, <c>user@domain</c> in lower case: local
+    /// mailboxes, and alias targets in other domains (forwarded).</summary>
     /// <param name="address">A forward-path that <see cref="Classify"/> called <see cref="RecipientKind.Local"/>.</param>
     /// <returns>The distinct final mailboxes; empty when the address is not local after all.</returns>
     IReadOnlyList<string> Expand(Mailbox address);

@@ -23,8 +23,8 @@ public class LocalRecipientOptions
 
     /// <summary>
     /// Checks that the local part of the configuration is consistent, so that no recipient is accepted at RCPT and then
-    /// dropped: every mailbox, alias and the catch-all belong to a local domain; every alias target is a configured
-    /// mailbox or alias of a local domain (forwarding to other domains needs relaying); aliases form no loop (an address
+    /// dropped: every mailbox, alias and the catch-all belong to a local domain; every alias target in a local domain is a
+    /// configured mailbox or alias (a target in another domain is forwarded, relayed); aliases form no loop (an address
     /// that is both mailbox and alias may name itself).
     /// </summary>
     /// <exception cref="ArgumentException">The first inconsistency found; the message names the addresses.</exception>
@@ -44,8 +44,7 @@ public class LocalRecipientOptions
             if (!domains.Contains(DomainOf(alias))) throw new ArgumentException($"alias {alias} is not in a local domain (local.domains)");
             foreach (string t in targets)
             {
-                if (!domains.Contains(DomainOf(t)))
-                    throw new ArgumentException($"alias {alias} -> {t}: forwarding to other domains needs relaying, which Postbote does not do yet");
+                if (!domains.Contains(DomainOf(t))) continue; // forwarded to another domain: relayed
                 bool postmaster = t.StartsWith("postmaster@", StringComparison.OrdinalIgnoreCase);
                 if (!mailboxes.Contains(t) && !aliases.ContainsKey(t) && !postmaster && !string.Equals(t, CatchAll, StringComparison.OrdinalIgnoreCase))
                     throw new ArgumentException($"alias {alias} -> {t}: no such mailbox or alias (add it to local.mailboxes)");

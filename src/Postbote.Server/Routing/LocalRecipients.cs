@@ -127,7 +127,11 @@ public sealed class LocalRecipients : ILocalRecipients
         int at = key.LastIndexOf('@');
         string local = key[..at];
         string domain = key[(at + 1)..];
-        if (!_domains.Contains(domain)) return; // a remote alias target: not for local delivery
+        if (!_domains.Contains(domain))
+        {
+            Add(result, key); // an alias target in another domain: forwarded (relayed) with the same envelope
+            return;
+        }
         if (local == Postmaster)
         {
             string primary = Postmaster + "@" + _firstDomain;

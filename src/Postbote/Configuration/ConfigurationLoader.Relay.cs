@@ -5,9 +5,12 @@ namespace Postbote.Host.Configuration;
 
 public static partial class ConfigurationLoader
 {
-    /// <summary>Reads the <c>[relay]</c> table: <c>port</c> (1–65535) and <c>connect_timeout</c> (0.1–3600 seconds).</summary>
+    /// <summary>Reads the <c>[relay]</c> table: <c>port</c> (1–65535), <c>connect_timeout</c> (0.1–3600 seconds),
+    /// <c>smarthost</c>, <c>smarthost_username</c> and <c>smarthost_password</c>, and the <c>[relay.transports]</c>
+    /// table.</summary>
     private static void ReadRelay(TomlTable t, SmtpRelayOptions r)
     {
+        string? user = null, password = null;
         foreach (var (k, v) in t)
         {
             string name = "relay." + k;
@@ -19,8 +22,21 @@ public static partial class ConfigurationLoader
                     if (r.ConnectTimeout < TimeSpan.FromSeconds(0.1) || r.ConnectTimeout > TimeSpan.FromHours(1))
                         throw new FormatException($"{name} must be between 0.1 and 3600 seconds");
                     break;
+                case "transports": r.Transports = ReadTransports(name, v); break;
+                case "smarthost": r.Smarthost = ReadSmarthost(name, v); break;
+                case "smarthost_username":
+                    user = Str(name, v);
+                    if (user.Length == 0 || user.Any(char.IsControl)) throw new FormatException($"{name} must be a user name without control characters");
+                    break;
+                case "smarthost_password":
+                    password = Str(name, v);
+                    if (password.Length == 0 || password.Contains('\0')) throw new FormatException($"{name} must be a non-empty password without NUL");
+                    break;
                 default: throw Unknown(name);
             }
         }
+        if (user is null != (password is null)) throw new FormatException("relay.smarthost_username and relay.smarthost_password go together");
+        if (user is not null && r.Smarthost is null) throw new FormatException("relay.smarthost_username needs relay.smarthost");
+        if (user is not null) r.SmarthostCredential = new System.Net.NetworkCredential(user, password);
     }
 }

@@ -69,7 +69,7 @@ public class LocalRecipientsTests
     [InlineData("loop1", "example.com", "carol@example.net")]
     [InlineData("self", "example.com", "")]
     [InlineData("keep", "example.com", "keep@example.com,alice@example.com")]
-    [InlineData("outside", "example.com", "alice@example.com")]
+    [InlineData("outside", "example.com", "someone@remote.example,alice@example.com")]
     [InlineData("d5", "example.com", "alice@example.com")]
     [InlineData("d0", "example.com", "")]
     [InlineData("nobody", "example.com", "")]

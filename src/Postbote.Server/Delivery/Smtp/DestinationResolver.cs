@@ -109,6 +109,42 @@ public sealed class DestinationResolver
             : DestinationLookup.Failed(Permanent(SmtpReplyCode.MailboxUnavailable, new EnhancedStatusCode(5, 4, 4), $"no mail exchanger of {domain} has an address"));
     }
 
+    /// <summary>
+    /// The addresses of a fixed next hop (a transport or the smarthost, written in brackets: no MX lookup, RFC 5321 §5.1
+    /// applies to domains only): an IP address as it is, a host name through its A, then its AAAA records.
+    /// </summary>
+    /// <param name="host">The host name or IP address, without brackets.</param>
+    /// <param name="cancellationToken">Ends the lookups.</param>
+    /// <returns>The addresses (as exchangers of preference 0 named <paramref name="host"/>), or the failure: 4.4.3 when DNS
+    /// failed temporarily, 5.4.4 when the host has no address (a configuration error the admin must see in the
+    /// bounce).</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<DestinationLookup> ResolveHostAsync(string host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        if (IPAddress.TryParse(host, out IPAddress? literal)) return DestinationLookup.To([new MailExchanger(host, 0, literal)]);
+        var exchangers = new List<MailExchanger>();
+        string? temporary = null;
+        foreach (bool v6 in (bool[])[false, true])
+        {
+            DnsResult<IPAddress> addresses;
+            try
+            {
+                addresses = v6 ? await _dns.LookupAaaaAsync(host, cancellationToken).ConfigureAwait(false)
+                    : await _dns.LookupAAsync(host, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException)
+            {
+                break;
+            }
+            if (addresses.Outcome == DnsOutcome.TemporaryFailure) temporary ??= $"address lookup of {host} failed: {addresses.Failure}";
+            foreach (IPAddress address in addresses.Records) exchangers.Add(new MailExchanger(host, 0, address));
+        }
+        if (exchangers.Count > 0) return DestinationLookup.To(exchangers);
+        if (temporary is not null) return DestinationLookup.Failed(Temporary(DnsTemporary, temporary));
+        return DestinationLookup.Failed(Permanent(SmtpReplyCode.MailboxUnavailable, new EnhancedStatusCode(5, 4, 4), $"next hop {host} has no address"));
+    }
+
     /// <summary>MX records in the order to try (RFC 5321 §5.1): lower preference first; "If there are multiple
     /// destinations with the same preference and there is no clear reason to favor one (e.g., by recognition of an
     /// easily reached address), then the sender-SMTP MUST randomize them to spread the load across multiple mail

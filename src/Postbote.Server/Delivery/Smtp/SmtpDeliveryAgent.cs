@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Postbote.Core;
 using Postbote.Dns;
 using Postbote.Queue;
+using Postbote.Routing;
 
 namespace Postbote.Delivery.Smtp;
 
@@ -53,19 +54,25 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
     public async Task<IReadOnlyList<RecipientResult>> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var groups = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        // One group per next hop: a transport or the smarthost (every domain it serves in one transaction), else the
+        // recipient's domain and its MX.
+        var groups = new Dictionary<string, (Transport? Hop, string Domain, List<int> Indices)>(StringComparer.OrdinalIgnoreCase);
         for (int i = 0; i < request.Recipients.Count; i++)
         {
             string domain = request.Recipients[i].Address.Domain;
-            if (!groups.TryGetValue(domain, out var list)) groups[domain] = list = [];
-            list.Add(i);
+            Transport? hop = NextHop(domain);
+            string key = hop?.ToString() ?? domain;
+            if (!groups.TryGetValue(key, out var group)) groups[key] = group = (hop, domain, []);
+            group.Indices.Add(i);
         }
         var results = new RecipientResult[request.Recipients.Count];
-        var work = groups.Select(async g =>
+        var work = groups.Values.Select(async g =>
         {
-            var sub = request with { Recipients = g.Value.Select(i => request.Recipients[i]).ToList() };
-            IReadOnlyList<RecipientResult> r = await DeliverToDomainAsync(g.Key, sub, cancellationToken).ConfigureAwait(false);
-            for (int k = 0; k < g.Value.Count; k++) results[g.Value[k]] = r[k];
+            var sub = request with { Recipients = g.Indices.Select(i => request.Recipients[i]).ToList() };
+            IReadOnlyList<RecipientResult> r = g.Hop is { } hop
+                ? await DeliverToTransportAsync(hop, sub, cancellationToken).ConfigureAwait(false)
+                : await DeliverToDomainAsync(g.Domain, sub, cancellationToken).ConfigureAwait(false);
+            for (int k = 0; k < g.Indices.Count; k++) results[g.Indices[k]] = r[k];
         }).ToList();
         await Task.WhenAll(work).ConfigureAwait(false);
         return results;
@@ -80,12 +87,52 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         }
         DestinationLookup lookup = await _destinations.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
         if (lookup.Failure is { } failure) return Report(request, null, failure);
+        var hops = lookup.Exchangers.Select(mx => (mx.Name, (EndPoint)new IPEndPoint(mx.Address, _options.Port))).ToList();
+        return await DeliverViaAsync(domain, "mail exchanger", hops, SmtpClientProtocol.Smtp, null, request, cancellationToken).ConfigureAwait(false);
+    }
 
-        string? lastError = null;
-        foreach (MailExchanger mx in lookup.Exchangers)
+    /// <summary>Delivers through a fixed next hop: a <c>[relay.transports]</c> entry or the smarthost. A host name is
+    /// resolved to its addresses, never to its MX (the brackets of <c>[host]</c>, as in Postfix); every address is tried
+    /// in turn.</summary>
+    private async Task<IReadOnlyList<RecipientResult>> DeliverToTransportAsync(Transport hop, DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        SmtpClientProtocol protocol = hop.Kind == TransportKind.Lmtp ? SmtpClientProtocol.Lmtp : SmtpClientProtocol.Smtp;
+        var hops = new List<(string, EndPoint)>();
+        if (hop.UnixPath is { } path)
         {
-            var endPoint = new IPEndPoint(mx.Address, _options.Port);
-            string key = $"{mx.Name}[{mx.Address}]:{_options.Port}";
+            hops.Add(("localhost", new System.Net.Sockets.UnixDomainSocketEndPoint(path)));
+        }
+        else
+        {
+            DestinationLookup lookup = await _destinations.ResolveHostAsync(hop.Host!, cancellationToken).ConfigureAwait(false);
+            if (lookup.Failure is { } failure) return Report(request, null, failure);
+            hops.AddRange(lookup.Exchangers.Select(a => (a.Name, (EndPoint)new IPEndPoint(a.Address, hop.Port))));
+        }
+        NetworkCredential? credential = ReferenceEquals(hop, _options.Smarthost) ? _options.SmarthostCredential : null;
+        return await DeliverViaAsync(hop.ToString(), "address", hops, protocol, credential, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The fixed next hop of a recipient domain: its <c>[relay.transports]</c> entry, else the smarthost, else
+    /// <c>null</c> (the domain's MX).</summary>
+    private Transport? NextHop(string domain) => _options.Transports.Find(domain) ?? _options.Smarthost;
+
+    /// <summary>Tries the hops in order until one takes the transaction: the next one after a connection failure, a
+    /// refused greeting or hello, or a failed TLS handshake (RFC 5321 §5.1: "the SMTP client SHOULD try at least two
+    /// addresses").</summary>
+    private async Task<IReadOnlyList<RecipientResult>> DeliverViaAsync(string destination, string what,
+        IReadOnlyList<(string Name, EndPoint EndPoint)> hops, SmtpClientProtocol protocol, NetworkCredential? credential,
+        DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        QueueId id = request.Envelope.Id;
+        string domain = destination;
+        string? lastError = null;
+        foreach (var (name, endPoint) in hops)
+        {
+            string key = endPoint switch
+            {
+                IPEndPoint ip => $"{name}[{ip.Address}]:{ip.Port}",
+                _ => $"{name}[{endPoint}]",
+            };
             SmtpClientSession? session = _pool.TryTake(key);
             if (session is not null && !await session.ResetAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -96,13 +143,16 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             {
                 try
                 {
-                    session = await SmtpClientSession.ConnectAsync(mx.Name, endPoint, SmtpClientProtocol.Smtp, _options.HeloName,
+                    session = await SmtpClientSession.ConnectAsync(name, endPoint, protocol, _options.HeloName,
                         _options.Timeouts, _options.ConnectTimeout, opportunisticTls: true, cancellationToken).ConfigureAwait(false);
+                    if (credential is not null) await session.AuthenticateAsync(credential, cancellationToken).ConfigureAwait(false);
                 }
                 catch (SmtpClientException e)
                 {
+                    if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
+                    session = null;
                     lastError = e.Message;
-                    _logger.LogInformation("{QueueId}: {Domain}: {Error}; trying the next mail exchanger", id, domain, e.Message);
+                    _logger.LogInformation("{QueueId}: {Domain}: {Error}; trying the next {What}", id, domain, e.Message, what);
                     continue;
                 }
             }
@@ -122,7 +172,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             return results;
         }
         return Report(request, null, new SmtpReply(SmtpReplyCode.LocalError, new EnhancedStatusCode(4, 4, 1),
-            $"no mail exchanger of {domain} took the message; last error: {lastError}"));
+            $"no {what} of {domain} took the message; last error: {lastError}"));
     }
 
     private RecipientResult[] Report(DeliveryRequest request, string? remoteHost, SmtpReply reply)

@@ -1,3 +1,6 @@
+using System.Net;
+using Postbote.Routing;
+
 namespace Postbote.Delivery.Smtp;
 
 /// <summary>The settings of <see cref="SmtpDeliveryAgent"/>: the <c>[relay]</c> table of docs/configuration.md, and
@@ -30,6 +33,19 @@ public sealed class SmtpRelayOptions
     /// <c>smtp_connection_reuse_count_limit</c> bounds reuse.</summary>
     public int MaxMessagesPerConnection { get; set; } = 100;
 
+    /// <summary>Fixed next hops per recipient domain (setting <c>relay.transports</c>): SMTP to a host, or LMTP to a host
+    /// or a unix domain socket. A domain found here is never looked up in DNS for its MX. Default: none.</summary>
+    public TransportTable Transports { get; set; } = TransportTable.Empty;
+
+    /// <summary>The next hop of every remote domain without a transport of its own (setting <c>relay.smarthost</c>,
+    /// Postfix's <c>relayhost</c>), or <c>null</c> to go by MX. Must be an SMTP transport.</summary>
+    public Transport? Smarthost { get; set; }
+
+    /// <summary>The user name and password for SMTP AUTH at the smarthost (settings <c>relay.smarthost_username</c>,
+    /// <c>relay.smarthost_password</c>), or <c>null</c> for none. With a credential, the smarthost must offer STARTTLS:
+    /// the password never goes over clear text.</summary>
+    public NetworkCredential? SmarthostCredential { get; set; }
+
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentException">A value is out of range; the message names the setting and the reason.</exception>
     public void Validate()
@@ -41,6 +57,10 @@ public sealed class SmtpRelayOptions
         if (IdleTime < TimeSpan.Zero) throw new ArgumentException("the connection idle time must not be negative");
         if (MaxIdlePerHost < 0) throw new ArgumentException("the idle connections per host must not be negative");
         if (MaxMessagesPerConnection < 1) throw new ArgumentException("a connection carries at least one message");
+        if (Smarthost is { } hop && (hop.Kind != TransportKind.Smtp || hop.IsUnix))
+            throw new ArgumentException("relay.smarthost must be an SMTP server, [host]:port");
+        if (SmarthostCredential is not null && Smarthost is null)
+            throw new ArgumentException("relay.smarthost_username needs relay.smarthost");
         Timeouts.Validate();
     }
 }
