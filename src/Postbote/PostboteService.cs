@@ -102,8 +102,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var recipients = new LocalRecipients(c.Local);
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
         var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>());
-        _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
-            _loggers.CreateLogger<QueueScheduler>());
+        // Destination queues: one per remote domain; local recipients are in none (no concurrency limit, no back-off).
+        c.Queue.Destination ??= m => recipients.Classify(m) == RecipientKind.Remote ? m.Domain.ToLowerInvariant() : null;
+        _scheduler = new QueueScheduler(_spool, router, c.Queue, _loggers.CreateLogger<QueueScheduler>());
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
         if (_tls is not null)
         {
