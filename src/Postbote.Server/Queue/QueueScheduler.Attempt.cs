@@ -13,7 +13,6 @@ public sealed partial class QueueScheduler
     /// </summary>
     private async Task AttemptAsync(QueuedMessage message, DestinationQueue? destination, SpoolEntry entry, List<int> indices, bool retry)
     {
-        await Task.Yield(); // the caller holds the message's gate: run the agent outside it
         Envelope envelope = entry.Envelope;
         var attempt = new Recipient[indices.Count];
         for (int k = 0; k < attempt.Length; k++) attempt[k] = envelope.Recipients[indices[k]];
@@ -78,7 +77,7 @@ public sealed partial class QueueScheduler
         Envelope envelope = before.Envelope;
         DateTimeOffset now = _time.GetUtcNow();
         TimeSpan age = now - envelope.ReceivedAt;
-        string delay = age.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture);
+        bool log = _logger.IsEnabled(LogLevel.Information);
         var recipients = envelope.Recipients.ToArray();
         var states = before.States.ToArray();
         var notices = new List<NoticeRecipient>();
@@ -137,8 +136,12 @@ public sealed partial class QueueScheduler
                     break;
             }
             states[i] = state;
-            _logger.LogInformation("{QueueId}: to=<{Recipient}>, relay={Relay}, delay={Delay}, attempts={Attempts}, status={Status} ({Reply})",
-                envelope.Id, recipients[i].Address, result.RemoteHost ?? "none", delay, state.Attempts, status, state.LastReply);
+            if (log)
+            {
+                _logger.LogInformation("{QueueId}: to=<{Recipient}>, relay={Relay}, delay={Delay}, attempts={Attempts}, status={Status} ({Reply})",
+                    envelope.Id, recipients[i].Address, result.RemoteHost ?? "none", age.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture),
+                    state.Attempts, status, state.LastReply);
+            }
         }
 
         var updated = before with { Envelope = envelope with { Recipients = recipients }, States = states };
@@ -152,8 +155,9 @@ public sealed partial class QueueScheduler
             // The body must still be readable while the notice is built (RET=FULL), so the notice goes first and the
             // "done" record after it. A crash between the two delivers the message again, and the agents recognise
             // their copies.
-            if (notices.Count > 0) await NotifyAsync(new DeliveryNotice(updated, notices, now)).ConfigureAwait(false);
-            await RetireAsync(message, updated).ConfigureAwait(false);
+            if (notices.Count > 0 && _notifier is not null) await NotifyAsync(new DeliveryNotice(updated, notices, now)).ConfigureAwait(false);
+            // Not waited for: the "done" record goes with the next batch, and the delivery slot is free meanwhile.
+            _ = RetireAsync(message, updated);
             return null;
         }
         try

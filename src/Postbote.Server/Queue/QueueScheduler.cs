@@ -215,7 +215,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
             IReadOnlyList<Recipient> all = entry.Envelope.Recipients;
             if (Spool.IsFinal(entry))
             {
-                await RetireAsync(message, entry).ConfigureAwait(false);
+                _ = RetireAsync(message, entry);
                 return;
             }
             DateTimeOffset now = _time.GetUtcNow();
@@ -389,7 +389,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
     }
 
     /// <summary>Writes the "done" record (retried by the spool while the disk is full) and only then says "removed".
-    /// Called under the message's gate.</summary>
+    /// Called under the message's gate; the message is out of the queue before this first waits.</summary>
     private async Task RetireAsync(QueuedMessage message, SpoolEntry entry)
     {
         message.Retired = true;
