@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Postbote.Delivery;
+using Postbote.Delivery.Dsn;
 using Postbote.Delivery.Smtp;
 using Postbote.Dns;
 using Postbote.IO;
@@ -41,20 +42,14 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private PosixSignalRegistration? _sighup;
     private DataDirectoryLock? _lock;
     private ControlServer? _control;
-    private readonly Func<Spool, QueueScheduler, IQueueControl> _queueControl;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
     /// <param name="loggers">Logger factory.</param>
-    /// <param name="queueControl">Makes what the control socket steers the queue with, from the started spool and
-    /// scheduler; <c>null</c> for <see cref="SpoolQueueControl"/>.</param>
-    public PostboteService(PostboteConfiguration config, ILoggerFactory loggers,
-        Func<Spool, QueueScheduler, IQueueControl>? queueControl = null)
+    public PostboteService(PostboteConfiguration config, ILoggerFactory loggers)
     {
         _config = config;
         _loggers = loggers;
-        // Temporary: the scheduler implements IQueueControl next and is handed over itself.
-        _queueControl = queueControl ?? ((spool, scheduler) => new SpoolQueueControl(spool, scheduler));
         _log = loggers.CreateLogger("Postbote");
     }
 
@@ -131,10 +126,21 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var dns = new DnsResolver(c.Dns, TimeProvider.System, _loggers.CreateLogger<DnsResolver>());
         _relay = new SmtpDeliveryAgent(dns, c.Relay, _loggers.CreateLogger<SmtpDeliveryAgent>());
         var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>(), _relay, c.Relay.Transports);
-        _scheduler = new QueueScheduler(_spool, router, new QueueSchedulerOptions { RetryInterval = c.RetryInterval },
-            _loggers.CreateLogger<QueueScheduler>());
+        // Destination queues: one per next hop (a transport or the smarthost, else the remote domain and its MX); local
+        // Maildir recipients are in none (no concurrency limit, no back-off).
+        c.Queue.Destination ??= m =>
+        {
+            if (recipients.Classify(m) != RecipientKind.Remote)
+                return c.Relay.Transports.Find(m.Domain)?.ToString();
+            return (c.Relay.Transports.Find(m.Domain) ?? c.Relay.Smarthost)?.ToString() ?? m.Domain.ToLowerInvariant();
+        };
+        // Bounces, delay and success notices (RFC 3464) go back into the spool from the null reverse-path.
+        var notifier = new DsnNotifier(new DsnOptions { HostName = c.Smtp.HostName, MessageLifetime = c.Queue.MaxLifetime },
+            _spool, _loggers.CreateLogger<DsnNotifier>());
+        _scheduler = new QueueScheduler(_spool, router, c.Queue, _loggers.CreateLogger<QueueScheduler>(), notifier: notifier);
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
-        _control = new ControlServer(c.DataDirectory, _queueControl(_spool, _scheduler), _loggers.CreateLogger<ControlServer>());
+        // The control socket steers the queue through the scheduler, the spool's one writer.
+        _control = new ControlServer(c.DataDirectory, _scheduler, _loggers.CreateLogger<ControlServer>());
         try
         {
             await _control.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -11,10 +11,18 @@ namespace Postbote.Queue;
 /// the trailer <c>#crc32c=XXXXXXXX</c> and a line feed, where XXXXXXXX is the CRC-32C (upper-case hex) of every byte
 /// before the trailer. The record around it has its own checksum; the trailer lets the envelope be checked on its own.
 /// </summary>
+/// <remarks>
+/// Version 2 keeps per recipient: <c>status</c> (queued, delivered, deferred, failed, held), <c>attempts</c>, <c>next</c>
+/// (next attempt), <c>last</c> (last attempt), the last reply as <c>code</c>, <c>esc</c> (enhanced status code) and
+/// <c>text</c>, <c>host</c> (the remote host that replied), <c>dn</c> (delay notice sent), <c>handover</c> (relayed,
+/// relayed-dsn; left out for final delivery), <c>notify</c> and <c>orcpt</c>. Fields at their default are left out.
+/// Version 1 (status without held, the reply as one text <c>reply</c>) is still read; its reply text is split into code,
+/// enhanced code and text where it has that shape.
+/// </remarks>
 internal static class EnvelopeFile
 {
     /// <summary>The format version written in <c>"v"</c>.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     private const int TrailerLength = 17; // "#crc32c=" + 8 hex + "\n"
     private static ReadOnlySpan<byte> TrailerPrefix => "#crc32c="u8;
@@ -71,11 +79,28 @@ internal static class EnvelopeFile
                     DeliveryStatus.Delivered => "delivered",
                     DeliveryStatus.Deferred => "deferred",
                     DeliveryStatus.Failed => "failed",
+                    DeliveryStatus.Held => "held",
                     _ => "queued",
                 });
                 if (s.Attempts != 0) json.WriteNumber("attempts"u8, s.Attempts);
                 if (s.NextAttemptAt is { } next) json.WriteString("next"u8, next);
-                if (s.LastReply is { } reply) json.WriteString("reply"u8, reply);
+                if (s.LastAttemptAt is { } last) json.WriteString("last"u8, last);
+                if (s.LastReplyCode is { } code)
+                {
+                    json.WriteNumber("code"u8, code);
+                    if (s.LastReplyStatus is { } esc) json.WriteString("esc"u8, esc.ToString());
+                    json.WriteString("text"u8, s.LastReplyText ?? "");
+                }
+                else if (s.LastReply is { } reply)
+                {
+                    json.WriteString("reply"u8, reply);
+                }
+                if (s.RemoteHost is { } host) json.WriteString("host"u8, host);
+                if (s.DelayNotified) json.WriteBoolean("dn"u8, true);
+                if (s.Handover != DeliveryHandover.Final)
+                {
+                    json.WriteString("handover"u8, s.Handover == DeliveryHandover.RelayedWithDsn ? "relayed-dsn" : "relayed");
+                }
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -114,7 +139,8 @@ internal static class EnvelopeFile
             var reader = new Utf8JsonReader(json);
             using JsonDocument doc = JsonDocument.ParseValue(ref reader);
             JsonElement root = doc.RootElement;
-            if (root.GetProperty("v"u8).GetInt32() != Version) throw new FormatException("Unknown envelope file version.");
+            int version = root.GetProperty("v"u8).GetInt32();
+            if (version is not (1 or Version)) throw new FormatException("Unknown envelope file version.");
             string id = root.GetProperty("id"u8).GetString() ?? throw new FormatException("No queue ID.");
             if (!QueueId.IsValid(id)) throw new FormatException("Invalid queue ID.");
             JsonElement from = root.GetProperty("from"u8);
@@ -149,13 +175,11 @@ internal static class EnvelopeFile
                     "delivered" => DeliveryStatus.Delivered,
                     "deferred" => DeliveryStatus.Deferred,
                     "failed" => DeliveryStatus.Failed,
+                    "held" when version >= 2 => DeliveryStatus.Held,
                     _ => throw new FormatException("Unknown recipient status."),
                 };
                 recipients[i] = new Recipient(ReadMailbox(r), notify, orcpt, status);
-                states[i] = new RecipientQueueState(
-                    r.TryGetProperty("attempts"u8, out JsonElement a) ? a.GetInt32() : 0,
-                    r.TryGetProperty("next"u8, out JsonElement next) ? next.GetDateTimeOffset() : null,
-                    r.TryGetProperty("reply"u8, out JsonElement reply) ? reply.GetString() : null);
+                states[i] = ReadState(r);
                 i++;
             }
             var envelope = new Envelope(
@@ -177,6 +201,83 @@ internal static class EnvelopeFile
         {
             throw new FormatException("Malformed envelope file: " + ex.Message, ex);
         }
+    }
+
+    private static RecipientQueueState ReadState(JsonElement r)
+    {
+        var state = new RecipientQueueState(
+            r.TryGetProperty("attempts"u8, out JsonElement a) ? a.GetInt32() : 0,
+            r.TryGetProperty("next"u8, out JsonElement next) ? next.GetDateTimeOffset() : null)
+        {
+            LastAttemptAt = r.TryGetProperty("last"u8, out JsonElement last) ? last.GetDateTimeOffset() : null,
+            RemoteHost = r.TryGetProperty("host"u8, out JsonElement host) ? host.GetString() : null,
+            DelayNotified = r.TryGetProperty("dn"u8, out JsonElement dn) && dn.GetBoolean(),
+            Handover = r.TryGetProperty("handover"u8, out JsonElement h) ? h.GetString() switch
+            {
+                "relayed" => DeliveryHandover.Relayed,
+                "relayed-dsn" => DeliveryHandover.RelayedWithDsn,
+                _ => throw new FormatException("Unknown hand-over."),
+            } : DeliveryHandover.Final,
+        };
+        if (r.TryGetProperty("code"u8, out JsonElement c))
+        {
+            int code = c.GetInt32();
+            if (code is < 200 or > 599) throw new FormatException("Reply code out of range.");
+            EnhancedStatusCode? esc = null;
+            if (r.TryGetProperty("esc"u8, out JsonElement e))
+            {
+                esc = TryParseStatus(e.GetString(), out EnhancedStatusCode parsed) ? parsed : throw new FormatException("Bad enhanced status code.");
+            }
+            string text = r.TryGetProperty("text"u8, out JsonElement t) ? t.GetString() ?? "" : "";
+            return state with
+            {
+                LastReply = RecipientQueueState.OneLine(code, esc, text),
+                LastReplyCode = code,
+                LastReplyStatus = esc,
+                LastReplyText = text,
+            };
+        }
+        if (r.TryGetProperty("reply"u8, out JsonElement reply) && reply.GetString() is { } line)
+        {
+            return SplitReply(state with { LastReply = line }, line);
+        }
+        return state;
+    }
+
+    /// <summary>Splits a version 1 reply line, <c>550 5.1.1 no such user</c>, into its parts where it has that shape
+    /// (RFC 5321 §4.2 reply code, RFC 3463 enhanced code); otherwise only <see cref="RecipientQueueState.LastReply"/> is
+    /// kept.</summary>
+    private static RecipientQueueState SplitReply(RecipientQueueState state, string line)
+    {
+        if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out int code)
+            || code is < 200 or > 599 || (line.Length > 3 && line[3] != ' '))
+        {
+            return state;
+        }
+        string rest = line.Length > 4 ? line[4..] : "";
+        EnhancedStatusCode? esc = null;
+        int space = rest.IndexOf(' ', StringComparison.Ordinal);
+        string first = space < 0 ? rest : rest[..space];
+        if (TryParseStatus(first, out EnhancedStatusCode parsed) && parsed.Class == code / 100)
+        {
+            esc = parsed;
+            rest = space < 0 ? "" : rest[(space + 1)..];
+        }
+        return state with { LastReplyCode = code, LastReplyStatus = esc, LastReplyText = rest };
+    }
+
+    /// <summary>Parses <c>class.subject.detail</c> (RFC 3463 §2: class 2, 4 or 5, subject and detail 0–999).</summary>
+    private static bool TryParseStatus(string? s, out EnhancedStatusCode status)
+    {
+        status = default;
+        if (s is null) return false;
+        string[] parts = s.Split('.');
+        if (parts.Length != 3) return false;
+        if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int c) || c is not (2 or 4 or 5)) return false;
+        if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int subject) || subject > 999 || parts[1].Length > 3) return false;
+        if (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int detail) || detail > 999 || parts[2].Length > 3) return false;
+        status = new EnhancedStatusCode(c, subject, detail);
+        return true;
     }
 
     private static Mailbox ReadMailbox(JsonElement e) =>

@@ -6,27 +6,35 @@ using Postbote.Core;
 namespace Postbote.Queue;
 
 /// <summary>
-/// The queue manager: takes committed and recovered messages from the <see cref="Spool"/>, hands them to an
-/// <see cref="IDeliveryAgent"/> with bounded concurrency, records each recipient's outcome in the spool, and retries
-/// temporarily failed recipients with a doubling backoff (RFC 5321 §4.5.4.1: "mail that cannot be transmitted
+/// The queue manager: takes committed and recovered messages from the <see cref="Spool"/>, splits each message's due
+/// recipients into one <see cref="DeliveryRequest"/> per destination, hands them to an <see cref="IDeliveryAgent"/>
+/// with bounded concurrency (in all, and per destination), records each recipient's outcome in the spool, reports
+/// failures, delays and deliveries to an <see cref="IDeliveryNotifier"/>, and retries temporarily failed recipients
+/// with a doubling backoff until the message's lifetime ends (RFC 5321 §4.5.4.1: "mail that cannot be transmitted
 /// immediately MUST be queued and periodically retried by the sender").
 /// </summary>
 /// <remarks>
-/// Several deliveries run at once (<see cref="QueueSchedulerOptions.MaxConcurrentDeliveries"/>), so the agents' syncs
-/// share rounds. Retry timers are kept in memory, and each deferred recipient's next attempt time is stored in the
-/// spool: after a restart a recovered message is tried when its earliest pending recipient is due (at once when that
-/// time has passed while the server was down). Stopping leaves undelivered entries in the spool.
+/// <para>Several deliveries run at once (<see cref="QueueSchedulerOptions.MaxConcurrentDeliveries"/> messages), so the
+/// agents' syncs share rounds. Each deferred recipient's next attempt time is stored in the spool and a timer per
+/// message waits for the earliest: after a restart a recovered message is tried when its earliest pending recipient is
+/// due (at once when that time has passed while the server was down). Stopping leaves undelivered entries in the
+/// spool.</para>
+/// <para>The scheduler knows no SMTP and no DNS: a destination is a key from
+/// <see cref="QueueSchedulerOptions.Destination"/>, a reply is a value in a <see cref="RecipientResult"/>.</para>
 /// </remarks>
-public sealed class QueueScheduler : IAsyncDisposable
+public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
 {
     private readonly Spool _spool;
     private readonly IDeliveryAgent _agent;
+    private readonly IDeliveryNotifier? _notifier;
     private readonly QueueSchedulerOptions _options;
     private readonly ILogger<QueueScheduler> _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<SpoolEntry> _work =
-        Channel.CreateUnbounded<SpoolEntry>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly Channel<QueuedMessage> _work =
+        Channel.CreateUnbounded<QueuedMessage>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly ConcurrentDictionary<QueueId, QueuedMessage> _messages = new();
     private readonly ConcurrentDictionary<QueueId, ITimer> _retries = new();
+    private readonly ConcurrentDictionary<string, DestinationQueue> _destinations = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private Task _running = Task.CompletedTask;
@@ -36,13 +44,16 @@ public sealed class QueueScheduler : IAsyncDisposable
     /// <summary>Creates the scheduler; <see cref="StartAsync"/> starts it.</summary>
     /// <param name="spool">The spool to read committed messages from and to record outcomes in.</param>
     /// <param name="agent">The delivery agent, usually the router.</param>
-    /// <param name="options">Concurrency and retry schedule.</param>
+    /// <param name="options">Concurrency, retry schedule, lifetime, delay notices and destination queues.</param>
     /// <param name="logger">Where deliveries are logged, one line per recipient and attempt.</param>
     /// <param name="timeProvider">The clock for retries; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
+    /// <param name="notifier">Told about failed, delayed and delivered recipients once their outcome is recorded (the
+    /// DSN builder); <c>null</c> for none.</param>
+    /// <exception cref="ArgumentNullException">The spool, agent, options or logger is <c>null</c>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The options are invalid (see
     /// <see cref="QueueSchedulerOptions.Validate"/>).</exception>
     public QueueScheduler(Spool spool, IDeliveryAgent agent, QueueSchedulerOptions options, ILogger<QueueScheduler> logger,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null, IDeliveryNotifier? notifier = null)
     {
         ArgumentNullException.ThrowIfNull(spool);
         ArgumentNullException.ThrowIfNull(agent);
@@ -53,13 +64,14 @@ public sealed class QueueScheduler : IAsyncDisposable
         _agent = agent;
         _options = options;
         _logger = logger;
+        _notifier = notifier;
         _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>The number of messages waiting for a retry timer.</summary>
     public int DeferredCount => _retries.Count;
 
-    /// <summary>The number of deliveries running now.</summary>
+    /// <summary>The number of messages being delivered now.</summary>
     public int InFlightCount => Volatile.Read(ref _inFlight);
 
     /// <summary>
@@ -108,11 +120,8 @@ public sealed class QueueScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>Makes every deferred message due now (<c>postbote queue flush</c>).</summary>
-    public void RetryNow()
-    {
-        foreach (KeyValuePair<QueueId, ITimer> retry in _retries) retry.Value.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-    }
+    /// <summary>Makes every deferred message due now (<c>postbote queue flush</c>); the same as <see cref="Flush"/>.</summary>
+    public void RetryNow() => Flush();
 
     /// <summary>Stops the scheduler (see <see cref="StopAsync"/>) and releases its resources.</summary>
     /// <returns>A task that completes when stopped.</returns>
@@ -139,7 +148,12 @@ public sealed class QueueScheduler : IAsyncDisposable
             ChannelReader<SpoolEntry> reader = _spool.Committed;
             while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out SpoolEntry? entry)) _work.Writer.TryWrite(entry);
+                while (reader.TryRead(out SpoolEntry? entry))
+                {
+                    var message = new QueuedMessage(entry);
+                    _messages[entry.Envelope.Id] = message;
+                    _work.Writer.TryWrite(message);
+                }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -153,17 +167,17 @@ public sealed class QueueScheduler : IAsyncDisposable
 
     private async Task WorkAsync()
     {
-        ChannelReader<SpoolEntry> reader = _work.Reader;
+        ChannelReader<QueuedMessage> reader = _work.Reader;
         try
         {
             while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
             {
-                while (!_stopping.IsCancellationRequested && reader.TryRead(out SpoolEntry? entry))
+                while (!_stopping.IsCancellationRequested && reader.TryRead(out QueuedMessage? message))
                 {
                     Interlocked.Increment(ref _inFlight);
                     try
                     {
-                        await ProcessAsync(entry).ConfigureAwait(false);
+                        await DispatchAsync(message).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (_abort.IsCancellationRequested)
                     {
@@ -171,7 +185,7 @@ public sealed class QueueScheduler : IAsyncDisposable
                     }
                     catch (Exception e)
                     {
-                        _logger.LogError(e, "{QueueId}: delivery failed unexpectedly; the message stays queued", entry.Envelope.Id);
+                        _logger.LogError(e, "{QueueId}: delivery failed unexpectedly; the message stays queued", message.Entry.Envelope.Id);
                     }
                     finally
                     {
@@ -185,130 +199,201 @@ public sealed class QueueScheduler : IAsyncDisposable
         }
     }
 
-    private async Task ProcessAsync(SpoolEntry entry)
+    /// <summary>
+    /// Starts an attempt for every destination of the message that has due recipients, a free slot and is not backed
+    /// off, and waits for them. Recipients whose destination is full wait in its queue; those whose destination is
+    /// backed off wait for its retry time.
+    /// </summary>
+    private async Task DispatchAsync(QueuedMessage message)
     {
-        Envelope envelope = entry.Envelope;
-        IReadOnlyList<Recipient> all = envelope.Recipients;
-        var indices = new List<int>(all.Count);
-        bool retry = entry.IsRecovered;
-        for (int i = 0; i < all.Count; i++)
+        var attempts = new List<Task>();
+        await message.Gate.WaitAsync().ConfigureAwait(false);
+        try
         {
-            if (all[i].Status is DeliveryStatus.Queued or DeliveryStatus.Deferred)
+            if (message.Retired) return;
+            SpoolEntry entry = message.Entry;
+            IReadOnlyList<Recipient> all = entry.Envelope.Recipients;
+            if (Spool.IsFinal(entry))
             {
-                indices.Add(i);
+                _ = RetireAsync(message, entry);
+                return;
+            }
+            DateTimeOffset now = _time.GetUtcNow();
+            bool force = message.ForceDue;
+            message.ForceDue = false;
+            bool retry = entry.IsRecovered;
+            var due = new List<int>(all.Count);
+            for (int i = 0; i < all.Count; i++)
+            {
+                if (all[i].Status is not (DeliveryStatus.Queued or DeliveryStatus.Deferred) || message.Attempting.Contains(i)) continue;
                 if (entry.States[i].Attempts > 0) retry = true;
+                // A message recovered at start-up keeps its schedule: a deferred recipient is tried when its next attempt
+                // is due, not at once because the server restarted (RFC 5321 §4.5.4.1 wants retries spaced, not bunched).
+                if (!force && entry.States[i].NextAttemptAt is { } next && next > now) continue;
+                due.Add(i);
             }
-        }
-        if (indices.Count == 0)
-        {
-            _ = RetireAsync(entry);
-            return;
-        }
-        // A message recovered at start-up keeps its schedule: a deferred recipient is tried when its next attempt is
-        // due, not at once because the server restarted (RFC 5321 §4.5.4.1 wants retries spaced, at least 30 minutes
-        // apart by default, not bunched).
-        if (entry.IsRecovered && EarliestDue(entry, indices) is { } scheduled && scheduled > _time.GetUtcNow())
-        {
-            ScheduleRetry(entry, scheduled - _time.GetUtcNow());
-            return;
-        }
-        // A body in a file of its own has no other checksum than the one recorded at commit, and a body that waited on
-        // disk may have changed there: such a body is set aside, never delivered as if it were the message that was
-        // accepted. (A fresh inline body was written from memory a moment ago and is not read back.)
-        if ((retry || Spool.HasOwnBodyFile(entry)) && !Spool.VerifyBody(entry, out string? damage))
-        {
-            await _spool.SetAsideAsync(entry, damage!, CancellationToken.None).ConfigureAwait(false);
-            return;
-        }
-
-        var attempt = new Recipient[indices.Count];
-        for (int k = 0; k < attempt.Length; k++) attempt[k] = all[indices[k]];
-        var request = new DeliveryRequest(envelope, entry.BodyPath, attempt, retry) { BodyOffset = entry.BodyOffset };
-        IReadOnlyList<RecipientResult>? results;
-        try
-        {
-            results = await _agent.DeliverAsync(request, _abort.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception e)
-        {
-            _logger.LogWarning(e, "{QueueId}: the delivery agent failed; every recipient of the attempt is deferred", envelope.Id);
-            results = null;
-        }
-
-        DateTimeOffset now = _time.GetUtcNow();
-        var recipients = all.ToArray();
-        var states = entry.States.ToArray();
-        DateTimeOffset? nextRetry = null;
-        for (int k = 0; k < attempt.Length; k++)
-        {
-            int i = indices[k];
-            RecipientResult result = results is not null && k < results.Count && results[k] is { } r
-                ? r
-                : RecipientResult.Temporary(results is null ? "delivery agent error" : "no result from the delivery agent");
-            int attempts = states[i].Attempts + 1;
-            string reply = result.ReplyText;
-            switch (result.Outcome)
+            if (due.Count == 0)
             {
-                case DeliveryOutcome.Delivered:
-                    recipients[i] = recipients[i] with { Status = DeliveryStatus.Delivered };
-                    states[i] = new RecipientQueueState(attempts, null, reply);
-                    _logger.LogInformation("{QueueId}: to=<{Recipient}>, status=sent ({Reply})", envelope.Id, recipients[i].Address, reply);
-                    break;
-                case DeliveryOutcome.PermanentFailure:
-                    recipients[i] = recipients[i] with { Status = DeliveryStatus.Failed };
-                    states[i] = new RecipientQueueState(attempts, null, reply);
-                    _logger.LogInformation("{QueueId}: to=<{Recipient}>, status=bounced ({Reply})", envelope.Id, recipients[i].Address, reply);
-                    break;
-                default:
-                    DateTimeOffset next = now + Backoff(attempts);
-                    recipients[i] = recipients[i] with { Status = DeliveryStatus.Deferred };
-                    states[i] = new RecipientQueueState(attempts, next, reply);
-                    if (nextRetry is null || next < nextRetry) nextRetry = next;
-                    _logger.LogInformation("{QueueId}: to=<{Recipient}>, status=deferred ({Reply})", envelope.Id, recipients[i].Address, reply);
-                    break;
+                ArmTimer(message);
+                return;
+            }
+            // A body in a file of its own has no other checksum than the one recorded at commit, and a body that waited
+            // on disk may have changed there: such a body is set aside, never delivered as if it were the message that
+            // was accepted. (A fresh inline body was written from memory a moment ago and is not read back.)
+            if ((retry || Spool.HasOwnBodyFile(entry)) && message.Attempting.Count == 0 && !Spool.VerifyBody(entry, out string? damage))
+            {
+                message.Retired = true;
+                Forget(message);
+                await _spool.SetAsideAsync(entry, damage!, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            foreach (var (key, indices) in GroupByDestination(all, due))
+            {
+                DestinationQueue? destination = null;
+                if (key is not null)
+                {
+                    destination = _destinations.GetOrAdd(key, static k => new DestinationQueue(k));
+                    if (!TryTakeSlot(destination, message, indices, now)) continue;
+                }
+                message.Attempting.UnionWith(indices);
+                attempts.Add(AttemptAsync(message, destination, entry, indices, retry));
+            }
+            if (attempts.Count == 0) ArmTimer(message);
+        }
+        finally
+        {
+            message.Gate.Release();
+        }
+        await Task.WhenAll(attempts).ConfigureAwait(false);
+    }
+
+    /// <summary>Splits the due recipients by destination key, in order of first appearance; <c>null</c> is the group of
+    /// recipients outside every destination queue.</summary>
+    private List<(string? Key, List<int> Indices)> GroupByDestination(IReadOnlyList<Recipient> all, List<int> due)
+    {
+        var groups = new List<(string? Key, List<int> Indices)>(1);
+        Func<Mailbox, string?>? destinationOf = _options.Destination;
+        foreach (int i in due)
+        {
+            string? key = destinationOf?.Invoke(all[i].Address);
+            int g = groups.FindIndex(x => string.Equals(x.Key, key, StringComparison.Ordinal));
+            if (g < 0) groups.Add((key, new List<int> { i }));
+            else groups[g].Indices.Add(i);
+        }
+        return groups;
+    }
+
+    /// <summary>Takes a delivery slot of the destination for the message, or queues the message behind the destination
+    /// (full) or moves the recipients' next attempt to the destination's retry time (backed off).</summary>
+    private bool TryTakeSlot(DestinationQueue destination, QueuedMessage message, List<int> indices, DateTimeOffset now)
+    {
+        lock (destination)
+        {
+            // A message past its lifetime still gets its last attempt, so that it fails in time, back-off or not.
+            bool expired = now - message.Entry.Envelope.ReceivedAt >= _options.MaxLifetime;
+            if (destination.DeadUntil > now && !expired)
+            {
+                // Postfix's "dead destination": its other messages wait for its retry time instead of each trying.
+                var states = message.Entry.States.ToArray();
+                foreach (int i in indices) states[i] = states[i] with { NextAttemptAt = destination.DeadUntil };
+                message.Entry = message.Entry with { States = states };
+                _logger.LogDebug("{QueueId}: destination {Destination} is backed off until {Until:O}", message.Entry.Envelope.Id, destination.Key, destination.DeadUntil);
+                return false;
+            }
+            // A destination that was backed off is probed with one delivery at a time until one of them gets through.
+            int limit = destination.ConsecutiveFailures >= _options.DeadDestinationAfter ? 1 : _options.DestinationConcurrency;
+            if (destination.Active >= limit)
+            {
+                if (destination.WaitingSet.Add(message)) destination.Waiting.Enqueue(message);
+                return false;
+            }
+            destination.Active++;
+            return true;
+        }
+    }
+
+    /// <summary>Gives a destination slot back and hands the free slots to waiting messages (skipping those deleted or put
+    /// on hold meanwhile, which would not use them). When the destination is backed off, every waiting message is woken,
+    /// to take the destination's retry time as its own.</summary>
+    private void ReleaseSlot(DestinationQueue destination)
+    {
+        List<QueuedMessage>? wake = null;
+        lock (destination)
+        {
+            destination.Active--;
+            bool dead = destination.DeadUntil > _time.GetUtcNow();
+            int free = destination.ConsecutiveFailures >= _options.DeadDestinationAfter ? 1 - destination.Active
+                : _options.DestinationConcurrency - destination.Active;
+            while ((dead || (wake?.Count ?? 0) < free) && destination.Waiting.TryDequeue(out QueuedMessage? candidate))
+            {
+                destination.WaitingSet.Remove(candidate);
+                if (candidate.Retired || candidate.HoldRequested) continue;
+                (wake ??= new List<QueuedMessage>()).Add(candidate);
             }
         }
+        if (wake is null || _stopping.IsCancellationRequested) return;
+        foreach (QueuedMessage next in wake) _work.Writer.TryWrite(next);
+    }
 
-        var updated = entry with { Envelope = envelope with { Recipients = recipients }, States = states };
-        if (Spool.IsFinal(updated))
+    /// <summary>Arms the message's timer for its earliest scheduled recipient (or clears it when none is scheduled).
+    /// Called under the message's gate.</summary>
+    private void ArmTimer(QueuedMessage message)
+    {
+        SpoolEntry entry = message.Entry;
+        DateTimeOffset? earliest = null;
+        for (int i = 0; i < entry.Envelope.Recipients.Count; i++)
         {
-            _ = RetireAsync(updated);
+            if (entry.Envelope.Recipients[i].Status is not (DeliveryStatus.Queued or DeliveryStatus.Deferred) || message.Attempting.Contains(i)) continue;
+            if (entry.States[i].NextAttemptAt is { } next && (earliest is null || next < earliest)) earliest = next;
+        }
+        QueueId id = entry.Envelope.Id;
+        if (earliest is null)
+        {
+            if (_retries.TryRemove(id, out ITimer? gone)) gone.Dispose();
             return;
         }
-        try
-        {
-            await _spool.SaveAsync(updated, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            // The previous envelope stays; the retry below (or the next start) repeats the attempt, and the agents
-            // recognise copies they already delivered.
-            _logger.LogError(e, "{QueueId}: cannot record the delivery state", envelope.Id);
-            nextRetry ??= now + Backoff(1);
-        }
-        if (nextRetry is { } due) ScheduleRetry(updated, due - now);
+        ScheduleRetry(message, earliest.Value - _time.GetUtcNow());
     }
 
-    /// <summary>When the earliest of the given recipients is due: <c>null</c> when one of them is due now (no next
-    /// attempt recorded).</summary>
-    private static DateTimeOffset? EarliestDue(SpoolEntry entry, List<int> pending)
+    private void ScheduleRetry(QueuedMessage message, TimeSpan delay)
     {
-        DateTimeOffset? earliest = null;
-        foreach (int i in pending)
+        if (_stopping.IsCancellationRequested) return;
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        QueueId id = message.Entry.Envelope.Id;
+        ITimer timer = _time.CreateTimer(static state =>
         {
-            if (entry.States[i].NextAttemptAt is not { } next) return null;
-            if (earliest is null || next < earliest) earliest = next;
-        }
-        return earliest;
+            var (self, m) = ((QueueScheduler, QueuedMessage))state!;
+            if (self._retries.TryRemove(m.Entry.Envelope.Id, out ITimer? t)) t.Dispose();
+            if (!self._stopping.IsCancellationRequested) self._work.Writer.TryWrite(m);
+        }, (this, message), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        if (_retries.TryRemove(id, out ITimer? old)) old.Dispose();
+        _retries[id] = timer;
+        timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Writes the "done" record (retried by the spool while the disk is full) and only then says "removed".</summary>
-    private async Task RetireAsync(SpoolEntry entry)
+    /// <summary>
+    /// The entry as just saved, with where the spool now keeps its body: a save appends a full copy, and the segment of
+    /// the previous copy is deleted once none of its messages is live, so the previous location must not be read again.
+    /// </summary>
+    private SpoolEntry Relocated(SpoolEntry saved) =>
+        _spool.Read(saved.Envelope.Id) is { } now
+            ? saved with { BodyPath = now.BodyPath, BodyOffset = now.BodyOffset, BodyChecksum = now.BodyChecksum }
+            : saved;
+
+    /// <summary>Drops the message from the in-memory queue (its timer too).</summary>
+    private void Forget(QueuedMessage message)
     {
+        QueueId id = message.Entry.Envelope.Id;
+        _messages.TryRemove(new KeyValuePair<QueueId, QueuedMessage>(id, message));
+        if (_retries.TryRemove(id, out ITimer? timer)) timer.Dispose();
+    }
+
+    /// <summary>Writes the "done" record (retried by the spool while the disk is full) and only then says "removed".
+    /// Called under the message's gate; the message is out of the queue before this first waits.</summary>
+    private async Task RetireAsync(QueuedMessage message, SpoolEntry entry)
+    {
+        message.Retired = true;
+        Forget(message);
         try
         {
             await _spool.SaveAsync(entry, CancellationToken.None).ConfigureAwait(false);
@@ -319,25 +404,5 @@ public sealed class QueueScheduler : IAsyncDisposable
             _logger.LogWarning("{QueueId}: not retired before the spool closed ({Error}); it is delivered again after the next start, and the agents recognise their copies",
                 entry.Envelope.Id, e.Message);
         }
-    }
-
-    private void ScheduleRetry(SpoolEntry entry, TimeSpan delay)
-    {
-        if (_stopping.IsCancellationRequested) return;
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        QueueId id = entry.Envelope.Id;
-        ITimer timer = _time.CreateTimer(static state =>
-        {
-            var (self, e) = ((QueueScheduler, SpoolEntry))state!;
-            if (self._retries.TryRemove(e.Envelope.Id, out ITimer? t)) t.Dispose();
-            if (!self._stopping.IsCancellationRequested) self._work.Writer.TryWrite(e);
-        }, (this, entry), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        if (_retries.TryGetValue(id, out ITimer? old))
-        {
-            _retries.TryRemove(id, out _);
-            old.Dispose();
-        }
-        _retries[id] = timer;
-        timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 }

@@ -81,6 +81,7 @@ public sealed partial class Spool
             {
                 op.Encode();
                 op.Offset = offset;
+                needsSync |= op.Durable;
                 buffers.Add(op.Header!.AsMemory(0, op.HeaderLength));
                 if (op.Kind == KindMessage)
                 {

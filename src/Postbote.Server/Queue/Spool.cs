@@ -198,6 +198,23 @@ public sealed partial class Spool : IMessageSink, IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Retires a message whatever the state of its recipients (<c>postbote queue delete</c>): a "done" record, synced
+    /// before this returns, so a deleted message is not delivered after a crash. Its own body file, if any, is removed
+    /// after that.
+    /// </summary>
+    /// <param name="id">The queue ID.</param>
+    /// <param name="cancellationToken">Cancels waiting; the record may still be written.</param>
+    /// <returns>A task that completes when the record is durable.</returns>
+    /// <exception cref="IOException">The spool closed before the record could be written.</exception>
+    public async Task RemoveAsync(QueueId id, CancellationToken cancellationToken)
+    {
+        EnsureStarted();
+        var done = SpoolOp.DurableDone(id);
+        if (!_ops.Writer.TryWrite(done)) throw new IOException("The spool is closed.");
+        await done.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Whether every recipient of the entry is final (delivered or failed), so that saving it retires it.</summary>
     /// <param name="entry">The entry.</param>
     /// <returns><c>true</c> when nothing is left to deliver.</returns>

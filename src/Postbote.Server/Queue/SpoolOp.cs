@@ -76,6 +76,13 @@ internal sealed class SpoolOp
     /// <summary>A record that retires a message.</summary>
     public static SpoolOp Done(QueueId id) => new(SpoolRecordFormat.KindDone, id);
 
+    /// <summary>A record that retires a message and is synced with its batch: the message was deleted by the
+    /// administrator, and a lost record would deliver it after all.</summary>
+    public static SpoolOp DurableDone(QueueId id) => new(SpoolRecordFormat.KindDone, id) { Durable = true };
+
+    /// <summary>Whether the batch that holds this record is synced even when it holds no message record.</summary>
+    public bool Durable { get; private init; }
+
     /// <summary>A message record: a fresh commit (with its writer) or an update (with its body).</summary>
     public static SpoolOp Message(Envelope envelope, IReadOnlyList<RecipientQueueState> states, byte[]? inline, string? externalPath,
         uint? externalChecksum, SpoolWriter? writer, bool recovered) => new(SpoolRecordFormat.KindMessage, envelope.Id)

@@ -123,13 +123,7 @@ public static partial class ConfigurationLoader
                         }
                     }
                     break;
-                case "queue":
-                    foreach (var (k, v) in Table(key, value))
-                    {
-                        if (k == "retry_interval") c.RetryInterval = Seconds("queue." + k, v);
-                        else throw Unknown("queue." + k);
-                    }
-                    break;
+                case "queue": ReadQueue(Table(key, value), c.Queue); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {

@@ -29,8 +29,17 @@ public sealed class PostboteConfiguration
     /// <summary>The <c>[relay]</c> table: how mail for other domains is carried to their servers.</summary>
     public Postbote.Delivery.Smtp.SmtpRelayOptions Relay { get; set; } = new();
 
-    /// <summary>First retry interval for deferred recipients; doubled per attempt up to 4 hours. Defaults to 300 seconds.</summary>
-    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>The queue's retry schedule, lifetime, delay notices and destination concurrency (<c>[queue]</c>).</summary>
+    public Postbote.Queue.QueueSchedulerOptions Queue { get; set; } = new();
+
+    /// <summary>First retry interval for deferred recipients (<see cref="Queue"/>'s
+    /// <see cref="Postbote.Queue.QueueSchedulerOptions.RetryInterval"/>); doubled per attempt up to
+    /// <c>max_retry_interval</c>. Defaults to 300 seconds.</summary>
+    public TimeSpan RetryInterval
+    {
+        get => Queue.RetryInterval;
+        set => Queue.RetryInterval = value;
+    }
 
     /// <summary>The minimum log level. Defaults to Information.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;

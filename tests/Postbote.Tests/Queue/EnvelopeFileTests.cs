@@ -17,7 +17,7 @@ public class EnvelopeFileTests
             new Recipient(new Mailbox("carol", "remote.example"), DsnNotify.Default, "utf-8;car\\x{00F6}l@remote.example", DeliveryStatus.Delivered),
             new Recipient(new Mailbox("dave", "example.com"), DsnNotify.Delay, null, DeliveryStatus.Failed),
             new Recipient(new Mailbox("Postmaster", ""), DsnNotify.Default, null, DeliveryStatus.Queued),
-            new Recipient(new Mailbox("jörg", "bücher.example"), DsnNotify.Default, null, DeliveryStatus.Queued),
+            new Recipient(new Mailbox("jörg", "bücher.example"), DsnNotify.Default, null, DeliveryStatus.Held),
         },
         new DateTimeOffset(2024, 5, 17, 8, 30, 12, 345, TimeSpan.Zero).AddTicks(6789),
         BodyType.EightBitMime,
@@ -31,10 +31,16 @@ public class EnvelopeFileTests
     internal static RecipientQueueState[] States() =>
     [
         default,
-        new(3, new DateTimeOffset(2024, 5, 17, 9, 0, 0, TimeSpan.Zero), "451 4.3.0 relaying not available yet"),
-        new(1, null, "250 2.0.0 delivered to maildir"),
-        new(2, null, "550 5.1.1 no such mailbox here \"quoted\" \\ back"),
-        default,
+        new RecipientQueueState(3, new DateTimeOffset(2024, 5, 17, 9, 0, 0, TimeSpan.Zero))
+        {
+            LastAttemptAt = new DateTimeOffset(2024, 5, 17, 8, 40, 0, 123, TimeSpan.Zero),
+            RemoteHost = "mx1.example.net[192.0.2.1]:25",
+            DelayNotified = true,
+        }.WithReply(new SmtpReply(SmtpReplyCode.LocalError, EnhancedStatusCode.TemporarySystemError, "relaying not available yet")),
+        new RecipientQueueState(1) { Handover = DeliveryHandover.RelayedWithDsn }
+            .WithReply(new SmtpReply(SmtpReplyCode.Ok, EnhancedStatusCode.Success, "delivered to maildir")),
+        new RecipientQueueState(2).WithReply(new SmtpReply(SmtpReplyCode.MailboxUnavailable, EnhancedStatusCode.BadDestinationMailbox, "no such mailbox here \"quoted\" \\ back")),
+        new RecipientQueueState(1) { Handover = DeliveryHandover.Relayed }.WithReply(new SmtpReply(SmtpReplyCode.Ok, null, ["first line", "second line"])),
         default,
     ];
 
@@ -131,5 +137,92 @@ public class EnvelopeFileTests
     {
         byte[] json = Encoding.UTF8.GetBytes("{\"v\":99,\"id\":\"0000000000000000\"}");
         Assert.Throws<FormatException>(() => EnvelopeFile.Parse(json, "b", false));
+    }
+}
+
+public class EnvelopeFileVersionTests
+{
+    /// <summary>A record as version 1 wrote it (before per-recipient hand-over, remote host and reply parts).</summary>
+    private const string Version1 =
+        "{\"v\":1,\"id\":\"0123456789ABCDEF\",\"received\":\"2024-05-17T08:30:12.345+00:00\",\"from\":{\"l\":\"john\",\"d\":\"example.org\"}," +
+        "\"body\":\"8bitmime\",\"smtputf8\":false,\"ret\":\"hdrs\",\"envid\":\"QQ314159\",\"ip\":\"192.0.2.7\",\"helo\":\"client.example.org\",\"size\":42," +
+        "\"rcpts\":[" +
+        "{\"l\":\"alice\",\"d\":\"example.com\",\"notify\":6,\"orcpt\":\"rfc822;alice@example.com\",\"status\":\"deferred\",\"attempts\":3," +
+        "\"next\":\"2024-05-17T09:00:00+00:00\",\"reply\":\"451 4.3.0 relaying not available yet\"}," +
+        "{\"l\":\"bob\",\"d\":\"example.com\",\"status\":\"failed\",\"attempts\":1,\"reply\":\"550 5.1.1 no such user\"}," +
+        "{\"l\":\"carol\",\"d\":\"example.com\",\"status\":\"queued\"}," +
+        "{\"l\":\"dave\",\"d\":\"example.com\",\"status\":\"deferred\",\"attempts\":1,\"reply\":\"delivery agent error\"}]}";
+
+    [Fact]
+    public void HandWrittenVersion1RecordIsRead()
+    {
+        SpoolEntry entry = EnvelopeFile.Parse(Encoding.UTF8.GetBytes(Version1), "/spool/seg", isRecovered: true);
+
+        Assert.Equal("0123456789ABCDEF", entry.Envelope.Id.Value);
+        Assert.Equal(42, entry.Envelope.Size);
+        Assert.Equal([DeliveryStatus.Deferred, DeliveryStatus.Failed, DeliveryStatus.Queued, DeliveryStatus.Deferred],
+            entry.Envelope.Recipients.Select(r => r.Status));
+        Assert.Equal(DsnNotify.Success | DsnNotify.Failure, entry.Envelope.Recipients[0].Notify);
+        Assert.Equal("rfc822;alice@example.com", entry.Envelope.Recipients[0].OriginalRecipient);
+
+        RecipientQueueState alice = entry.States[0];
+        Assert.Equal(3, alice.Attempts);
+        Assert.Equal(new DateTimeOffset(2024, 5, 17, 9, 0, 0, TimeSpan.Zero), alice.NextAttemptAt);
+        Assert.Equal("451 4.3.0 relaying not available yet", alice.LastReply);
+        Assert.Equal(451, alice.LastReplyCode);
+        Assert.Equal(new EnhancedStatusCode(4, 3, 0), alice.LastReplyStatus);
+        Assert.Equal("relaying not available yet", alice.LastReplyText);
+        Assert.Null(alice.RemoteHost);
+        Assert.False(alice.DelayNotified);
+
+        Assert.Equal("550 5.1.1 no such user", entry.States[1].LastReply);
+        Assert.Equal(new EnhancedStatusCode(5, 1, 1), entry.States[1].LastReplyStatus);
+        Assert.Equal(default, entry.States[2]);
+        // A reply text without a code stays as it was, with no parts made up.
+        Assert.Equal("delivery agent error", entry.States[3].LastReply);
+        Assert.Null(entry.States[3].LastReplyCode);
+    }
+
+    [Fact]
+    public void Version1RecordWrittenAgainIsVersion2WithTheReplyInParts()
+    {
+        SpoolEntry entry = EnvelopeFile.Parse(Encoding.UTF8.GetBytes(Version1), "/spool/seg", isRecovered: true);
+        using var buffer = new PooledBufferWriter(64);
+        EnvelopeFile.Write(buffer, entry.Envelope, entry.States);
+        string text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+
+        Assert.StartsWith("{\"v\":2,", text, StringComparison.Ordinal);
+        Assert.Contains("\"code\":550,\"esc\":\"5.1.1\",\"text\":\"no such user\"", text, StringComparison.Ordinal);
+        Assert.Contains("\"reply\":\"delivery agent error\"", text, StringComparison.Ordinal);
+        Assert.True(EnvelopeFile.TryVerify(buffer.WrittenSpan, out ReadOnlySpan<byte> json));
+        Assert.Equal(entry.States, EnvelopeFile.Parse(json, "/spool/seg", true).States);
+    }
+
+    [Fact]
+    public void Version2FieldsAreSeparate()
+    {
+        var envelope = new Envelope(new QueueId("0000000000000000"), null,
+            new[] { new Recipient(new Mailbox("a", "b.example"), Status: DeliveryStatus.Held) }, DateTimeOffset.UnixEpoch);
+        RecipientQueueState state = new RecipientQueueState(2, null)
+        {
+            RemoteHost = "mx.b.example[192.0.2.9]:25",
+            LastAttemptAt = new DateTimeOffset(2025, 1, 31, 12, 0, 0, TimeSpan.Zero),
+            DelayNotified = true,
+            Handover = DeliveryHandover.Relayed,
+        }.WithReply(new SmtpReply(SmtpReplyCode.MailboxUnavailable, EnhancedStatusCode.BadDestinationMailbox, "no such user"));
+        using var buffer = new PooledBufferWriter(64);
+        EnvelopeFile.Write(buffer, envelope, [state]);
+        string text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+
+        Assert.Contains("\"status\":\"held\",\"attempts\":2,\"last\":\"2025-01-31T12:00:00+00:00\",\"code\":550,\"esc\":\"5.1.1\",\"text\":\"no such user\"," +
+            "\"host\":\"mx.b.example[192.0.2.9]:25\",\"dn\":true,\"handover\":\"relayed\"", text, StringComparison.Ordinal);
+        Assert.Equal("550 5.1.1 no such user", state.LastReply);
+    }
+
+    [Fact]
+    public void HeldIsNoVersion1Status()
+    {
+        string held = Version1.Replace("\"status\":\"queued\"", "\"status\":\"held\"", StringComparison.Ordinal);
+        Assert.Throws<FormatException>(() => EnvelopeFile.Parse(Encoding.UTF8.GetBytes(held), "b", false));
     }
 }
