@@ -62,7 +62,17 @@ public sealed class RelayPolicy : IInboundPolicy
     public async ValueTask<PolicyDecision> CheckMailAsync(SessionInfo session, Mailbox? reversePath, CancellationToken cancellationToken)
     {
         UserRecord? user = await UserAsync(session, cancellationToken).ConfigureAwait(false);
-        if (user is null || reversePath is null || user.AnySender) return PolicyDecision.Accept;
+        if (user is null || user.AnySender) return PolicyDecision.Accept;
+        // RFC 5321 §4.5.5: the null reverse-path is for notifications a mail system sends (DSNs, and MDNs); it carries no
+        // sender to bind to the user, and the From: check cannot make up for it (a bounce's From: is MAILER-DAEMON). A user
+        // bound to addresses may not use it; one allowed any sender may.
+        if (reversePath is null)
+        {
+            return PolicyDecision.Reject(
+                new SmtpReply(SmtpReplyCode.MailboxNameNotAllowed, EnhancedStatusCode.NotAuthorized,
+                    $"<>: Sender address rejected: the null reverse-path is for mail system notifications, not for user {user.Name}"),
+                $"null reverse-path from {user.Name}");
+        }
         string address = reversePath.ToString();
         return Owns(user, address) ? PolicyDecision.Accept : NotOwned(address, user.Name);
     }

@@ -92,12 +92,18 @@ public sealed class ServerOptions
     /// <summary>[queue] retry_interval in seconds.</summary>
     public int? RetryIntervalSeconds { get; set; }
 
+    /// <summary>[queue] destination_concurrency.</summary>
+    public int? DestinationConcurrency { get; set; }
+
     /// <summary>[dns] servers. A loopback port where nothing answers by default, so that a test server that relays
     /// never asks the machine's resolver: its lookups fail at once and mail for other domains stays deferred.</summary>
     public IReadOnlyList<string> DnsServers { get; set; } = ["127.0.0.1:1"];
 
     /// <summary>[relay] port.</summary>
     public int? RelayPort { get; set; }
+
+    /// <summary>[relay.transports]: domain to transport, e.g. <c>"example.net" = "smtp:[127.0.0.1]:2600"</c>.</summary>
+    public IReadOnlyDictionary<string, string> Transports { get; set; } = new Dictionary<string, string>();
 
     /// <summary>[auth] scram_plus_tls13.</summary>
     public bool? AuthScramPlusTls13 { get; set; }
@@ -175,10 +181,11 @@ public sealed class ServerOptions
             Boolean(toml, "scram_plus_tls13", AuthScramPlusTls13);
         }
 
-        if (RetryIntervalSeconds is not null)
+        if (RetryIntervalSeconds is not null || DestinationConcurrency is not null)
         {
             toml.Append("\n[queue]\n");
             Number(toml, "retry_interval", RetryIntervalSeconds);
+            Number(toml, "destination_concurrency", DestinationConcurrency);
         }
 
         if (pop3Ports is { } pop3)
@@ -197,6 +204,15 @@ public sealed class ServerOptions
         {
             toml.Append("\n[relay]\n");
             Number(toml, "port", RelayPort);
+        }
+
+        if (Transports.Count > 0)
+        {
+            toml.Append("\n[relay.transports]\n");
+            foreach (var (domain, transport) in Transports)
+            {
+                toml.Append(CultureInfo.InvariantCulture, $"{Quote(domain)} = {Quote(transport)}\n");
+            }
         }
 
         toml.Append("\n[log]\n");

@@ -1,10 +1,11 @@
 """aiosmtpd (Debian's python3-aiosmtpd) as the recipients' mail server for the relaying tests.
 
-Usage: aiosmtpd_receiver.py ADDRESS CAPTURE_FILE
+Usage: aiosmtpd_receiver.py ADDRESS CAPTURE_FILE [DELAY_MS]
 
 Listens on ADDRESS (a loopback address) on a port the system picks, prints "ready PORT", and appends one JSON line per
-message to CAPTURE_FILE: the envelope and the message content as received (base64). Stops when its standard input
-closes, or after 120 seconds at the latest.
+message to CAPTURE_FILE: the envelope and the message content as received (base64), then waits DELAY_MS milliseconds
+(default 0) before it answers 250, so a sender can be stopped while a message is in flight. Stops when its standard
+input closes, or after 120 seconds at the latest.
 """
 import asyncio
 import base64
@@ -15,6 +16,7 @@ import sys
 from aiosmtpd.smtp import SMTP
 
 address, capture = sys.argv[1], sys.argv[2]
+delay = int(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0
 
 
 class Capture:
@@ -27,6 +29,8 @@ class Capture:
                 "rcpt_tos": envelope.rcpt_tos,
                 "content": base64.b64encode(envelope.original_content).decode("ascii"),
             }) + "\n")
+        if delay:
+            await asyncio.sleep(delay)
         return "250 2.0.0 accepted"
 
 
