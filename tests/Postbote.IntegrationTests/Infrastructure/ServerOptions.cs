@@ -102,6 +102,12 @@ public sealed class ServerOptions
     /// <summary>[relay] port.</summary>
     public int? RelayPort { get; set; }
 
+    /// <summary>[relay] smarthost, e.g. <c>[127.0.0.1]:2600</c>.</summary>
+    public string? Smarthost { get; set; }
+
+    /// <summary>[relay] smarthost_username and smarthost_password.</summary>
+    public (string User, string Password)? SmarthostCredential { get; set; }
+
     /// <summary>[relay.transports]: domain to transport, e.g. <c>"example.net" = "smtp:[127.0.0.1]:2600"</c>.</summary>
     public IReadOnlyDictionary<string, string> Transports { get; set; } = new Dictionary<string, string>();
 
@@ -200,10 +206,16 @@ public sealed class ServerOptions
         toml.Append("\n[dns]\n");
         toml.Append(CultureInfo.InvariantCulture, $"servers = {List(DnsServers)}\n");
         toml.Append("timeout = 1\nretries = 0\n");
-        if (RelayPort is not null)
+        if (RelayPort is not null || Smarthost is not null)
         {
             toml.Append("\n[relay]\n");
             Number(toml, "port", RelayPort);
+            if (Smarthost is not null) toml.Append(CultureInfo.InvariantCulture, $"smarthost = {Quote(Smarthost)}\n");
+            if (SmarthostCredential is { } credential)
+            {
+                toml.Append(CultureInfo.InvariantCulture, $"smarthost_username = {Quote(credential.User)}\n");
+                toml.Append(CultureInfo.InvariantCulture, $"smarthost_password = {Quote(credential.Password)}\n");
+            }
         }
 
         if (Transports.Count > 0)
