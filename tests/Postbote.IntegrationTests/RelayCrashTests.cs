@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Postbote.IntegrationTests.Infrastructure;
@@ -24,7 +23,8 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         string capture = Path.Combine(dir, "capture.jsonl");
         // aiosmtpd records each message, then waits 150 ms before its 250: a kill in that window leaves a message that
         // arrived but is not recorded as delivered.
-        using var receiver = StartReceiver("127.0.0.43", capture, delayMs: 150, out int port);
+        using var receiver = await ScriptPeer.StartAsync("aiosmtpd_receiver.py", "127.0.0.43", capture, "150");
+        int port = receiver.Port;
         try
         {
             var options = new ServerOptions
@@ -62,8 +62,6 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         }
         finally
         {
-            receiver.StandardInput.Close();
-            if (!receiver.WaitForExit(10_000)) receiver.Kill();
             Directory.Delete(dir, recursive: true);
         }
     }
@@ -90,29 +88,5 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
             result.Add(content[(s + 11)..end]);
         }
         return result;
-    }
-
-    private static Process StartReceiver(string address, string capture, int delayMs, out int port)
-    {
-        var psi = new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Scripts", "aiosmtpd_receiver.py"));
-        psi.ArgumentList.Add(address);
-        psi.ArgumentList.Add(capture);
-        psi.ArgumentList.Add(delayMs.ToString(CultureInfo.InvariantCulture));
-        var process = Process.Start(psi)!;
-        var line = process.StandardOutput.ReadLineAsync();
-        if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is not { } ready || !ready.StartsWith("ready ", StringComparison.Ordinal))
-        {
-            process.Kill();
-            throw new InvalidOperationException("aiosmtpd did not start: " + process.StandardError.ReadToEnd());
-        }
-        port = int.Parse(ready.AsSpan(6), CultureInfo.InvariantCulture);
-        return process;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -35,7 +34,8 @@ public sealed class RelayTests(RelayZonesFixture dns) : IClassFixture<RelayZones
     {
         string dir = Directory.CreateTempSubdirectory("postbote-relay-it-").FullName;
         string capture = Path.Combine(dir, "capture.jsonl");
-        using var receiver = StartReceiver("127.0.0.41", capture, out int port);
+        using var receiver = await ScriptPeer.StartAsync("aiosmtpd_receiver.py", "127.0.0.41", capture);
+        int port = receiver.Port;
         try
         {
             var options = new ServerOptions
@@ -71,33 +71,8 @@ public sealed class RelayTests(RelayZonesFixture dns) : IClassFixture<RelayZones
         }
         finally
         {
-            receiver.StandardInput.Close();
-            if (!receiver.WaitForExit(10_000)) receiver.Kill();
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static Process StartReceiver(string address, string capture, out int port)
-    {
-        var psi = new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Scripts", "aiosmtpd_receiver.py"));
-        psi.ArgumentList.Add(address);
-        psi.ArgumentList.Add(capture);
-        var process = Process.Start(psi)!;
-        var line = process.StandardOutput.ReadLineAsync();
-        if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is not { } ready || !ready.StartsWith("ready ", StringComparison.Ordinal))
-        {
-            process.Kill();
-            throw new InvalidOperationException("aiosmtpd did not start: " + process.StandardError.ReadToEnd());
-        }
-        port = int.Parse(ready.AsSpan(6), CultureInfo.InvariantCulture);
-        return process;
     }
 
     private static async Task<JsonElement?> WaitForMessageAsync(string capture, TimeSpan timeout)

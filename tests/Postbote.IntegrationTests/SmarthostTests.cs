@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Postbote.IntegrationTests.Infrastructure;
@@ -70,7 +68,7 @@ public sealed class SmarthostTests : IDisposable
     public async Task ASmarthostWithoutStartTlsNeverSeesThePassword()
     {
         string capture = Path.Combine(_dir, "capture-plain.jsonl");
-        using var plain = await StartAsync(["aiosmtpd_receiver.py", "127.0.0.46", capture]);
+        using var plain = await ScriptPeer.StartAsync("aiosmtpd_receiver.py", "127.0.0.46", capture);
         await using var server = await PostboteServer.StartNewAsync(new ServerOptions
         {
             TrustedNetworks = ["127.0.0.0/8"],
@@ -84,48 +82,14 @@ public sealed class SmarthostTests : IDisposable
         Assert.False(File.Exists(capture), "the message went out without TLS");
     }
 
-    private sealed class Smarthost(Process process, int port) : IDisposable
-    {
-        public int Port { get; } = port;
-
-        public void Dispose()
-        {
-            process.StandardInput.Close();
-            if (!process.WaitForExit(10_000)) process.Kill();
-            process.Dispose();
-        }
-    }
-
-    private async Task<Smarthost> StartSmarthostAsync(string address, string capture)
+    private async Task<ScriptPeer> StartSmarthostAsync(string address, string capture)
     {
         string cert = Path.Combine(_dir, address + ".crt"), key = Path.Combine(_dir, address + ".key");
         var openssl = await ExternalProcess.RunAsync("openssl",
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=smarthost.test", "-days", "2", "-keyout", key, "-out", cert],
             TimeSpan.FromSeconds(60));
         Assert.True(openssl.ExitCode == 0, openssl.Output);
-        return await StartAsync(["aiosmtpd_smarthost.py", address, capture, cert, key, User, Password]);
-    }
-
-    /// <summary>Starts a script of Scripts/ with python3 and waits for its "ready PORT" line.</summary>
-    private static async Task<Smarthost> StartAsync(string[] args)
-    {
-        var psi = new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Scripts", args[0]));
-        foreach (string a in args[1..]) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        string? ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        if (ready is null || !ready.StartsWith("ready ", StringComparison.Ordinal))
-        {
-            process.Kill();
-            throw new InvalidOperationException("aiosmtpd did not start: " + await process.StandardError.ReadToEndAsync());
-        }
-        return new Smarthost(process, int.Parse(ready.AsSpan(6), CultureInfo.InvariantCulture));
+        return await ScriptPeer.StartAsync("aiosmtpd_smarthost.py", address, capture, cert, key, User, Password);
     }
 
     private static async Task<JsonElement?> WaitForMessageAsync(string capture)
