@@ -24,6 +24,9 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 # Dovecot as the LMTP server final delivery hands local mail to (started by the tests, in a temp directory).
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+# Postfix as a recipients' server for the relaying tests (its own instance in a temp directory; the package's own
+# configuration and daemon stay off: "No configuration").
+[ -x /usr/sbin/postfix ] || missing+=(postfix)
 # Dovecot's IMAP and POP3 servers on the Maildirs Postbote writes, and fetchmail as a POP3 client.
 [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
@@ -32,6 +35,7 @@ if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   echo "test.sh: installing ${missing[*]}"
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
