@@ -26,8 +26,11 @@ public sealed class SmtpRelayOptions
     /// before it is closed with QUIT. Defaults to 2 seconds, as Postfix's <c>smtp_connection_cache_time_limit</c>.</summary>
     public TimeSpan IdleTime { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The most idle connections kept per server (name, address and port). Defaults to 4.</summary>
-    public int MaxIdlePerHost { get; set; } = 4;
+    /// <summary>The most idle connections kept per server (name, address and port). Defaults to 20, the default
+    /// <c>[queue] destination_concurrency</c>: every delivery running to a destination can hand its connection to the
+    /// next message (with 4, a load of 20 parallel deliveries carried about 2.5 messages per connection; with 20, about
+    /// 89).</summary>
+    public int MaxIdlePerHost { get; set; } = 20;
 
     /// <summary>The most messages one connection carries before it is closed. Defaults to 100, as Postfix's
     /// <c>smtp_connection_reuse_count_limit</c> bounds reuse.</summary>
