@@ -70,6 +70,12 @@ public sealed class SpoolDamageTests(ITestOutputHelper output)
             Assert.True(LastIndexOf(kept, Encoding.ASCII.GetBytes("bodx of " + victim)) >= 0, "the set-aside record holds the message's bytes as found");
         }
         Assert.True(server.LogCount("set aside") >= flipped, server.Diagnostics());
+
+        // The admin sees it in the queue listing, through the running server's control socket.
+        var list = await server.QueueListAsync();
+        Assert.True(list.ExitCode == 0, list.Output);
+        Assert.Equal($"queue is empty\n-- {flipped} damaged record(s) set aside in corrupt/, not delivered: each has a .txt note beside its bytes\n",
+            list.StandardOutput);
     }
 
     private static int NextIndexOf(byte[] haystack, byte[] needle, int from)

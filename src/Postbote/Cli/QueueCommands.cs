@@ -120,7 +120,7 @@ internal static class QueueCommands
         DateTimeOffset now = DateTimeOffset.UtcNow;
         if (request.Command == ControlCommand.List)
         {
-            foreach (string line in QueueReport.List(spool.List(), now)) stdout.WriteLine(line);
+            foreach (string line in QueueReport.List(spool.List(), now, QueueReport.CountSetAside(config.CorruptDirectory))) stdout.WriteLine(line);
             return 0;
         }
         if (spool.Read(request.Id!.Value) is not { } entry)

@@ -32,6 +32,7 @@ public sealed class ControlServer : IAsyncDisposable
     /// <summary>How long writing a reply may take: 30 seconds (a client that does not read is dropped).</summary>
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
+    private readonly string _corruptDirectory;
     private readonly IQueueControl _queue;
     private readonly ILogger<ControlServer> _log;
     private readonly TimeSpan _requestTimeout;
@@ -58,6 +59,7 @@ public sealed class ControlServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(logger);
         if (requestTimeout is { } t) ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(t, TimeSpan.Zero, nameof(requestTimeout));
         SocketPath = Path.Combine(Path.GetFullPath(dataDirectory), ControlProtocol.SocketFileName);
+        _corruptDirectory = Path.Combine(Path.GetFullPath(dataDirectory), "corrupt");
         _queue = queue;
         _log = logger;
         _requestTimeout = requestTimeout ?? DefaultRequestTimeout;
@@ -283,7 +285,7 @@ public sealed class ControlServer : IAsyncDisposable
             switch (request.Command)
             {
                 case ControlCommand.List:
-                    return (QueueReport.List(_queue.List(), _time.GetUtcNow()), ControlProtocol.Ok);
+                    return (QueueReport.List(_queue.List(), _time.GetUtcNow(), QueueReport.CountSetAside(_corruptDirectory)), ControlProtocol.Ok);
                 case ControlCommand.Show:
                     return _queue.Show(request.Id!.Value) is { } entry
                         ? (QueueReport.Show(entry, _time.GetUtcNow()), ControlProtocol.Ok)

@@ -21,11 +21,15 @@ public static class QueueReport
     /// An empty queue is the one line <c>queue is empty</c>.</summary>
     /// <param name="entries">The messages.</param>
     /// <param name="now">The current time, for the ages.</param>
+    /// <param name="setAside">How many damaged records recovery set aside in <c>corrupt/</c>
+    /// (<see cref="CountSetAside"/>); when not 0 a last line says so, since those messages are never delivered.</param>
     /// <returns>The lines, without line ends.</returns>
-    public static IReadOnlyList<string> List(IReadOnlyList<QueueEntryInfo> entries, DateTimeOffset now)
+    public static IReadOnlyList<string> List(IReadOnlyList<QueueEntryInfo> entries, DateTimeOffset now, int setAside = 0)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0) return ["queue is empty"];
+        string? damage = setAside == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+            $"-- {setAside} damaged record(s) set aside in corrupt/, not delivered: each has a .txt note beside its bytes");
+        if (entries.Count == 0) return damage is null ? ["queue is empty"] : ["queue is empty", damage];
         var lines = new List<string>(1 + entries.Count * 2) { $"{"QUEUE ID",-16}  {"AGE",8}  {"SIZE",10}  SENDER / RECIPIENTS (STATUS)" };
         foreach (QueueEntryInfo e in entries.OrderBy(e => e.ReceivedAt).ThenBy(e => e.Id.Value, StringComparer.Ordinal))
         {
@@ -42,7 +46,24 @@ public static class QueueReport
             }
         }
         lines.Add(string.Create(CultureInfo.InvariantCulture, $"-- {entries.Count} message(s), {entries.Sum(e => e.Size)} bytes"));
+        if (damage is not null) lines.Add(damage);
         return lines;
+    }
+
+    /// <summary>How many damaged records the spool set aside: the <c>.txt</c> notes in the corrupt directory (one per
+    /// record or body set aside, written with it).</summary>
+    /// <param name="corruptDirectory">The spool's corrupt directory (<c>{data_dir}/corrupt</c>).</param>
+    /// <returns>The count; 0 when the directory does not exist or cannot be read.</returns>
+    public static int CountSetAside(string corruptDirectory)
+    {
+        try
+        {
+            return Directory.Exists(corruptDirectory) ? Directory.GetFiles(corruptDirectory, "*.txt").Length : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>The lines of <c>queue show ID</c>: the envelope (queue ID, reverse-path, arrival with the client,
