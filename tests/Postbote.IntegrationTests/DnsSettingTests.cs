@@ -10,19 +10,7 @@ public sealed class DnsSettingTests : IDisposable
 
     public void Dispose() => cli.Dispose();
 
-    private string Config(string dns)
-    {
-        string data = cli.Combine("data");
-        Directory.CreateDirectory(data);
-        // A listener of its own, so that a configuration taken by mistake would not bind the default port.
-        return cli.Config($"""
-            data_dir = "{data}"
-            [smtp]
-            listen = ["127.0.0.1:{FreePorts.Next()}"]
-            [dns]
-            {dns}
-            """);
-    }
+    private string Config(string dns) => cli.ConfigWithTable("dns", dns);
 
     [Fact]
     public async Task EverySettingIsTaken()

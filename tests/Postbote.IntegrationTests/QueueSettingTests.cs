@@ -10,18 +10,7 @@ public sealed class QueueSettingTests : IDisposable
 
     public void Dispose() => cli.Dispose();
 
-    private string Config(string queue)
-    {
-        string data = cli.Combine("data");
-        Directory.CreateDirectory(data);
-        return cli.Config($"""
-            data_dir = "{data}"
-            [smtp]
-            listen = ["127.0.0.1:{FreePorts.Next()}"]
-            [queue]
-            {queue}
-            """);
-    }
+    private string Config(string queue) => cli.ConfigWithTable("queue", queue);
 
     [Fact]
     public async Task EverySettingIsTaken()

@@ -10,18 +10,7 @@ public sealed class RelaySettingTests : IDisposable
 
     public void Dispose() => cli.Dispose();
 
-    private string Config(string relay)
-    {
-        string data = cli.Combine("data");
-        Directory.CreateDirectory(data);
-        return cli.Config($"""
-            data_dir = "{data}"
-            [smtp]
-            listen = ["127.0.0.1:{FreePorts.Next()}"]
-            [relay]
-            {relay}
-            """);
-    }
+    private string Config(string relay) => cli.ConfigWithTable("relay", relay);
 
     [Fact]
     public async Task EverySettingIsTaken()

@@ -59,29 +59,14 @@ public sealed partial class QueueScheduler
         try
         {
             if (m.Retired || m.DeleteRequested) return QueueControlResult.NotFound;
-            SpoolEntry before = m.Entry;
-            var recipients = before.Envelope.Recipients.ToArray();
-            var states = before.States.ToArray();
-            int held = 0;
-            for (int i = 0; i < recipients.Length; i++)
-            {
-                if (recipients[i].Status is not (DeliveryStatus.Queued or DeliveryStatus.Deferred) || m.Attempting.Contains(i)) continue;
-                recipients[i] = recipients[i] with { Status = DeliveryStatus.Held };
-                states[i] = states[i] with { NextAttemptAt = null };
-                held++;
-            }
+            var (updated, held) = Restate(m.Entry, (i, r) => r.Status is DeliveryStatus.Queued or DeliveryStatus.Deferred && !m.Attempting.Contains(i),
+                DeliveryStatus.Held);
             if (held == 0 && m.Attempting.Count == 0)
             {
                 _logger.LogInformation("{QueueId}: hold: nothing pending", id);
                 return QueueControlResult.NotApplicable;
             }
-            var updated = before with { Envelope = before.Envelope with { Recipients = recipients }, States = states };
-            if (held > 0)
-            {
-                await _spool.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
-                updated = Relocated(updated);
-            }
-            m.Entry = updated;
+            m.Entry = await SaveRestatedAsync(updated, held, cancellationToken).ConfigureAwait(false);
             m.HoldRequested = true;
             ArmTimer(m);
             _logger.LogInformation("{QueueId}: held ({Held} recipients; {InFlight} in an attempt now are held when it ends)", id, held, m.Attempting.Count);
@@ -101,29 +86,13 @@ public sealed partial class QueueScheduler
         try
         {
             if (m.Retired || m.DeleteRequested) return QueueControlResult.NotFound;
-            SpoolEntry before = m.Entry;
-            var recipients = before.Envelope.Recipients.ToArray();
-            var states = before.States.ToArray();
-            int released = 0;
-            for (int i = 0; i < recipients.Length; i++)
-            {
-                if (recipients[i].Status != DeliveryStatus.Held) continue;
-                recipients[i] = recipients[i] with { Status = DeliveryStatus.Queued };
-                states[i] = states[i] with { NextAttemptAt = null };
-                released++;
-            }
+            var (updated, released) = Restate(m.Entry, (_, r) => r.Status == DeliveryStatus.Held, DeliveryStatus.Queued);
             if (released == 0 && !m.HoldRequested)
             {
                 _logger.LogInformation("{QueueId}: release: not held", id);
                 return QueueControlResult.NotApplicable;
             }
-            var updated = before with { Envelope = before.Envelope with { Recipients = recipients }, States = states };
-            if (released > 0)
-            {
-                await _spool.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
-                updated = Relocated(updated);
-            }
-            m.Entry = updated;
+            m.Entry = await SaveRestatedAsync(updated, released, cancellationToken).ConfigureAwait(false);
             m.HoldRequested = false;
             _work.Writer.TryWrite(m);
             _logger.LogInformation("{QueueId}: released ({Released} recipients due now)", id, released);
@@ -191,5 +160,30 @@ public sealed partial class QueueScheduler
             if (r.Status is DeliveryStatus.Deferred or DeliveryStatus.Queued) return true;
         }
         return false;
+    }
+
+    /// <summary>The entry with every recipient that <paramref name="pick"/> selects (by index and recipient) set to
+    /// <paramref name="status"/>, its next attempt time cleared; and how many were changed.</summary>
+    private static (SpoolEntry Entry, int Changed) Restate(SpoolEntry entry, Func<int, Recipient, bool> pick, DeliveryStatus status)
+    {
+        var recipients = entry.Envelope.Recipients.ToArray();
+        var states = entry.States.ToArray();
+        int changed = 0;
+        for (int i = 0; i < recipients.Length; i++)
+        {
+            if (!pick(i, recipients[i])) continue;
+            recipients[i] = recipients[i] with { Status = status };
+            states[i] = states[i] with { NextAttemptAt = null };
+            changed++;
+        }
+        return (entry with { Envelope = entry.Envelope with { Recipients = recipients }, States = states }, changed);
+    }
+
+    /// <summary>Records a restated entry durably when anything changed, and gives the entry as it now stands in the spool.</summary>
+    private async Task<SpoolEntry> SaveRestatedAsync(SpoolEntry updated, int changed, CancellationToken cancellationToken)
+    {
+        if (changed == 0) return updated;
+        await _spool.SaveAsync(updated, cancellationToken).ConfigureAwait(false);
+        return Relocated(updated);
     }
 }

@@ -28,6 +28,24 @@ public sealed class PostboteCli : IDisposable
         return path;
     }
 
+    /// <summary>Writes a configuration with a data directory in <see cref="Dir"/>, an SMTP listener of its own on a free
+    /// port (so that a configuration taken by mistake would not bind the default port), and one table.</summary>
+    /// <param name="table">The table's name, e.g. <c>queue</c>.</param>
+    /// <param name="body">Its keys, one per line.</param>
+    /// <returns>The file's path.</returns>
+    public string ConfigWithTable(string table, string body)
+    {
+        string data = Combine("data");
+        Directory.CreateDirectory(data);
+        return Config($"""
+            data_dir = "{data}"
+            [smtp]
+            listen = ["127.0.0.1:{FreePorts.Next()}"]
+            [{table}]
+            {body}
+            """);
+    }
+
     /// <summary>Runs <c>dotnet postbote.dll ARGS</c> (at most 60 s).</summary>
     public async Task<ExternalProcess.Result> RunAsync(params string[] args)
     {
