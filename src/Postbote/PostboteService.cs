@@ -121,8 +121,13 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var recipients = new LocalRecipients(c.Local);
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
         // Mail for other domains goes to its [relay.transports] entry, the smarthost, or the domain's mail exchangers found
-        // through the [dns] resolvers; HELO is our hostname. A local domain with a transport (LMTP to Dovecot) goes there.
-        c.Relay.HeloName = c.Smtp.HostName;
+        // through the [dns] resolvers; HELO is [relay] helo_name, else our hostname. A local domain with a transport (LMTP
+        // to Dovecot) goes there. Loops: a server that names itself with our hostname, or an exchanger at one of our own
+        // listeners (the configured endpoints now, the bound ones once they listen), or a message past the hop count.
+        c.Relay.HeloName = c.HeloName ?? c.Smtp.HostName;
+        c.Relay.OwnHostName = c.Smtp.HostName;
+        c.Relay.HopCountLimit = c.Smtp.Limits.HopCountLimit;
+        c.Relay.OwnEndpoints.Set(c.Smtp.Listeners.Select(l => l.EndPoint));
         var dns = new DnsResolver(c.Dns, TimeProvider.System, _loggers.CreateLogger<DnsResolver>());
         _relay = new SmtpDeliveryAgent(dns, c.Relay, _loggers.CreateLogger<SmtpDeliveryAgent>());
         var router = new DeliveryRouter(recipients, maildir, _loggers.CreateLogger<DeliveryRouter>(), _relay, c.Relay.Transports);
@@ -186,6 +191,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
         _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+        c.Relay.OwnEndpoints.Set(_smtp.BoundEndpoints);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
     }
 

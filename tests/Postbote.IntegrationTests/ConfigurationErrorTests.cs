@@ -12,6 +12,7 @@ public sealed class ConfigurationErrorTests
     [InlineData("[limits]\nidle_timeout = 0\n", "idle_timeout must be positive")]
     [InlineData("[limits]\nmax_body_memory = -1\n", "limits.max_body_memory must be between 0 and 9223372036854775807")]
     [InlineData("[limits]\ncommand_line_timeout = \"soon\"\n", "limits.command_line_timeout must be a non-negative number of seconds")]
+    [InlineData("[limits]\nhop_count_limit = -1\n", "limits.hop_count_limit must be between 0 and 10000")]
     public async Task AWrongLimitIsOneLineNamingTheSetting(string toml, string reason)
     {
         await RepoLayout.EnsureServerBuiltAsync();

@@ -21,6 +21,9 @@ public sealed class QueueSettingTests : IDisposable
             max_lifetime = 86400
             delay_warning_time = 0
             destination_concurrency = 5
+            destination_rate_limit = 30
+            destination_recipient_limit = 10
+            connection_reuse_count_limit = 20
             """));
         Assert.True(r.ExitCode == 0, r.Output);
         Assert.Equal("queue is empty\n", r.StandardOutput);
@@ -37,6 +40,9 @@ public sealed class QueueSettingTests : IDisposable
     [InlineData("delay_warning_time = -1", "queue.delay_warning_time must be a non-negative number of seconds")]
     [InlineData("destination_concurrency = 0", "queue.destination_concurrency must be between 1 and 10000")]
     [InlineData("destination_concurrency = 2.5", "queue.destination_concurrency must be an integer")]
+    [InlineData("destination_rate_limit = -1", "queue.destination_rate_limit must be between 0 and 1000000")]
+    [InlineData("destination_recipient_limit = 0", "queue.destination_recipient_limit must be between 1 and 100000")]
+    [InlineData("connection_reuse_count_limit = 0", "queue.connection_reuse_count_limit must be between 1 and 1000000")]
     [InlineData("max_retries = 3", "unknown setting 'queue.max_retries' (see docs/configuration.md)")]
     public async Task WrongValueIsOneLineNamingTheSetting(string queue, string message)
     {

@@ -40,12 +40,12 @@ public sealed partial class QueueScheduler
                     ? r
                     : RecipientResult.Temporary(results is null ? "delivery agent error" : "no result from the delivery agent");
             }
-            if (destination is not null) CountDestinationOutcome(destination, outcomes);
+            DateTimeOffset? throttledUntil = destination is null ? null : CountDestinationOutcome(destination, outcomes);
 
             await message.Gate.WaitAsync().ConfigureAwait(false);
             try
             {
-                notice = await RecordAsync(message, indices, outcomes).ConfigureAwait(false);
+                notice = await RecordAsync(message, indices, outcomes, throttledUntil).ConfigureAwait(false);
             }
             finally
             {
@@ -68,9 +68,11 @@ public sealed partial class QueueScheduler
     /// <summary>
     /// Applies an attempt's outcomes to the message's latest entry and records it (called under the gate). A recipient
     /// that failed temporarily after the message's lifetime fails for good with its last reply; one older than the delay
-    /// warning time gets one delay notice. Returns the notice to send once the record is durable, or <c>null</c>.
+    /// warning time gets one delay notice. A recipient the destination throttled is tried again at
+    /// <paramref name="throttledUntil"/>, the destination's spacing, instead of after the retry backoff. Returns the notice
+    /// to send once the record is durable, or <c>null</c>.
     /// </summary>
-    private async Task<DeliveryNotice?> RecordAsync(QueuedMessage message, List<int> indices, RecipientResult[] outcomes)
+    private async Task<DeliveryNotice?> RecordAsync(QueuedMessage message, List<int> indices, RecipientResult[] outcomes, DateTimeOffset? throttledUntil = null)
     {
         message.Attempting.ExceptWith(indices);
         SpoolEntry before = message.Entry;
@@ -125,7 +127,8 @@ public sealed partial class QueueScheduler
                     else
                     {
                         recipients[i] = recipients[i] with { Status = DeliveryStatus.Deferred };
-                        state = state with { NextAttemptAt = now + Backoff(state.Attempts) };
+                        DateTimeOffset next = result.Throttled && throttledUntil is { } until ? until : now + Backoff(state.Attempts);
+                        state = state with { NextAttemptAt = next };
                         status = "deferred";
                         if (_options.DelayWarningTime > TimeSpan.Zero && age >= _options.DelayWarningTime && !state.DelayNotified)
                         {
@@ -179,33 +182,6 @@ public sealed partial class QueueScheduler
         message.Entry = updated;
         ArmTimer(message);
         return notices.Count > 0 ? new DeliveryNotice(updated, notices, now) : null;
-    }
-
-    /// <summary>Counts an attempt for its destination: all recipients temporarily failed, or not. After
-    /// <see cref="QueueSchedulerOptions.DeadDestinationAfter"/> such attempts in a row the destination is backed off as a
-    /// whole.</summary>
-    private void CountDestinationOutcome(DestinationQueue destination, RecipientResult[] outcomes)
-    {
-        bool allTemporary = outcomes.All(static r => r.Outcome == DeliveryOutcome.TemporaryFailure);
-        lock (destination)
-        {
-            if (!allTemporary)
-            {
-                if (destination.DeadUntil != DateTimeOffset.MinValue)
-                {
-                    _logger.LogInformation("Destination {Destination} answers again; no longer backed off", destination.Key);
-                }
-                destination.ConsecutiveFailures = 0;
-                destination.DeadUntil = DateTimeOffset.MinValue;
-                return;
-            }
-            destination.ConsecutiveFailures++;
-            int beyond = destination.ConsecutiveFailures - _options.DeadDestinationAfter;
-            if (beyond < 0) return;
-            destination.DeadUntil = _time.GetUtcNow() + Backoff(beyond + 1);
-            _logger.LogWarning("Destination {Destination} backed off until {Until:O} after {Count} attempts in a row that all failed temporarily ({Reply})",
-                destination.Key, destination.DeadUntil, destination.ConsecutiveFailures, outcomes[0].ReplyText);
-        }
     }
 
     /// <summary>Tells the notifier; its failure is logged and changes nothing (the outcome is already recorded).</summary>

@@ -108,6 +108,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
         {
             if (_retries.TryRemove(retry.Key, out ITimer? timer)) timer.Dispose();
         }
+        DisposeDestinationTimers();
         try
         {
             await _running.WaitAsync(_options.ShutdownTimeout, _time, cancellationToken).ConfigureAwait(false);
@@ -252,7 +253,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
                 DestinationQueue? destination = null;
                 if (key is not null)
                 {
-                    destination = _destinations.GetOrAdd(key, static k => new DestinationQueue(k));
+                    destination = _destinations.GetOrAdd(key, static (k, c) => new DestinationQueue(k, c), _options.DestinationConcurrency);
                     if (!TryTakeSlot(destination, message, indices, now)) continue;
                 }
                 message.Attempting.UnionWith(indices);
@@ -268,71 +269,21 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
     }
 
     /// <summary>Splits the due recipients by destination key, in order of first appearance; <c>null</c> is the group of
-    /// recipients outside every destination queue.</summary>
+    /// recipients outside every destination queue. A destination's group holds at most
+    /// <see cref="QueueSchedulerOptions.DestinationRecipientLimit"/> recipients; the rest make further groups.</summary>
     private List<(string? Key, List<int> Indices)> GroupByDestination(IReadOnlyList<Recipient> all, List<int> due)
     {
         var groups = new List<(string? Key, List<int> Indices)>(1);
         Func<Mailbox, string?>? destinationOf = _options.Destination;
+        int limit = _options.DestinationRecipientLimit;
         foreach (int i in due)
         {
             string? key = destinationOf?.Invoke(all[i].Address);
-            int g = groups.FindIndex(x => string.Equals(x.Key, key, StringComparison.Ordinal));
-            if (g < 0) groups.Add((key, new List<int> { i }));
+            int g = groups.FindLastIndex(x => string.Equals(x.Key, key, StringComparison.Ordinal));
+            if (g < 0 || (key is not null && groups[g].Indices.Count >= limit)) groups.Add((key, new List<int> { i }));
             else groups[g].Indices.Add(i);
         }
         return groups;
-    }
-
-    /// <summary>Takes a delivery slot of the destination for the message, or queues the message behind the destination
-    /// (full) or moves the recipients' next attempt to the destination's retry time (backed off).</summary>
-    private bool TryTakeSlot(DestinationQueue destination, QueuedMessage message, List<int> indices, DateTimeOffset now)
-    {
-        lock (destination)
-        {
-            // A message past its lifetime still gets its last attempt, so that it fails in time, back-off or not.
-            bool expired = now - message.Entry.Envelope.ReceivedAt >= _options.MaxLifetime;
-            if (destination.DeadUntil > now && !expired)
-            {
-                // Postfix's "dead destination": its other messages wait for its retry time instead of each trying.
-                var states = message.Entry.States.ToArray();
-                foreach (int i in indices) states[i] = states[i] with { NextAttemptAt = destination.DeadUntil };
-                message.Entry = message.Entry with { States = states };
-                _logger.LogDebug("{QueueId}: destination {Destination} is backed off until {Until:O}", message.Entry.Envelope.Id, destination.Key, destination.DeadUntil);
-                return false;
-            }
-            // A destination that was backed off is probed with one delivery at a time until one of them gets through.
-            int limit = destination.ConsecutiveFailures >= _options.DeadDestinationAfter ? 1 : _options.DestinationConcurrency;
-            if (destination.Active >= limit)
-            {
-                if (destination.WaitingSet.Add(message)) destination.Waiting.Enqueue(message);
-                return false;
-            }
-            destination.Active++;
-            return true;
-        }
-    }
-
-    /// <summary>Gives a destination slot back and hands the free slots to waiting messages (skipping those deleted or put
-    /// on hold meanwhile, which would not use them). When the destination is backed off, every waiting message is woken,
-    /// to take the destination's retry time as its own.</summary>
-    private void ReleaseSlot(DestinationQueue destination)
-    {
-        List<QueuedMessage>? wake = null;
-        lock (destination)
-        {
-            destination.Active--;
-            bool dead = destination.DeadUntil > _time.GetUtcNow();
-            int free = destination.ConsecutiveFailures >= _options.DeadDestinationAfter ? 1 - destination.Active
-                : _options.DestinationConcurrency - destination.Active;
-            while ((dead || (wake?.Count ?? 0) < free) && destination.Waiting.TryDequeue(out QueuedMessage? candidate))
-            {
-                destination.WaitingSet.Remove(candidate);
-                if (candidate.Retired || candidate.HoldRequested) continue;
-                (wake ??= new List<QueuedMessage>()).Add(candidate);
-            }
-        }
-        if (wake is null || _stopping.IsCancellationRequested) return;
-        foreach (QueuedMessage next in wake) _work.Writer.TryWrite(next);
     }
 
     /// <summary>Arms the message's timer for its earliest scheduled recipient (or clears it when none is scheduled).

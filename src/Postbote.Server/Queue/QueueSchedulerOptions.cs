@@ -43,6 +43,22 @@ public sealed class QueueSchedulerOptions
     /// instead of each trying on its own. Default: 5. Any attempt that is not all temporary failures brings it back.</summary>
     public int DeadDestinationAfter { get; set; } = 5;
 
+    /// <summary>How many messages per minute may be started to one destination (<c>[queue] destination_rate_limit</c>):
+    /// deliveries to it start at least 60 / n seconds apart. Default: 0, no limit. (Postfix's
+    /// <c>default_destination_rate_delay</c> gives the same as a delay between deliveries.)</summary>
+    public int DestinationRateLimit { get; set; }
+
+    /// <summary>The most recipients of one message in one delivery to one destination
+    /// (<c>[queue] destination_recipient_limit</c>); more are split into several deliveries, each taking a slot of the
+    /// destination. Default: 50, as Postfix's <c>default_destination_recipient_limit</c>.</summary>
+    public int DestinationRecipientLimit { get; set; } = 50;
+
+    /// <summary>The first spacing of a destination that asked to slow down (a <see cref="RecipientResult.Throttled"/>
+    /// result): its next delivery starts no sooner, and its throttled recipients are tried again then. Doubled with each
+    /// further throttling reply, halved with each delivery that gets through, at most <see cref="RetryInterval"/> (never
+    /// later than an ordinary retry). Default: 1 second.</summary>
+    public TimeSpan ThrottleDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Which destination queue a recipient belongs to: the router's key (a domain, a transport, a smarthost),
     /// which the scheduler only compares; <c>null</c> for a recipient outside every destination queue (local delivery:
     /// no concurrency limit and no back-off as a whole). When this is <c>null</c> no recipient has a destination.</summary>
@@ -64,6 +80,9 @@ public sealed class QueueSchedulerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(DelayWarningTime, TimeSpan.Zero, nameof(DelayWarningTime));
         ArgumentOutOfRangeException.ThrowIfLessThan(DestinationConcurrency, 1, nameof(DestinationConcurrency));
         ArgumentOutOfRangeException.ThrowIfLessThan(DeadDestinationAfter, 1, nameof(DeadDestinationAfter));
+        ArgumentOutOfRangeException.ThrowIfLessThan(DestinationRateLimit, 0, nameof(DestinationRateLimit));
+        ArgumentOutOfRangeException.ThrowIfLessThan(DestinationRecipientLimit, 1, nameof(DestinationRecipientLimit));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ThrottleDelay, TimeSpan.Zero, nameof(ThrottleDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(ShutdownTimeout, TimeSpan.Zero, nameof(ShutdownTimeout));
     }
 }

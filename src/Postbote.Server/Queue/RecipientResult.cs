@@ -18,6 +18,12 @@ public sealed record RecipientResult(DeliveryOutcome Outcome, SmtpReply Reply)
     /// <summary>For a delivered recipient: final delivery or a hand-over to a next hop, with or without DSN.</summary>
     public DeliveryHandover Handover { get; init; }
 
+    /// <summary>For a temporary failure: the destination asked to slow down (too many connections, a rate limit; for
+    /// SMTP a 421 or a 4.7.x reply saying so). The scheduler then lowers the destination's concurrency and spaces its
+    /// next attempts (<see cref="QueueSchedulerOptions.DestinationConcurrency"/>), as Postfix's destination concurrency
+    /// feedback does.</summary>
+    public bool Throttled { get; init; }
+
     /// <summary>A delivered result with reply <c>250 2.0.0 <paramref name="text"/></c>.</summary>
     /// <param name="text">The reply text.</param>
     /// <returns>The result.</returns>

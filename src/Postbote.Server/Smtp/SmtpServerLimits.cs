@@ -62,10 +62,18 @@ public sealed class SmtpServerLimits
     /// <c>421</c>. Defaults to 30 seconds.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The most <c>Received:</c> header fields a message may carry (<c>[limits] hop_count_limit</c>); one with
+    /// more is in a mail loop and is refused at the end of data with <c>554 5.4.6</c>, or, when it is already queued,
+    /// failed with 5.4.6 when it would be relayed. Defaults to 100: RFC 5321 §6.3, "SMTP servers using this technique
+    /// SHOULD use a large rejection threshold, normally at least 100 Received entries" (Postfix's
+    /// <c>hopcount_limit</c> is 50). 0 turns the check off.</summary>
+    public int HopCountLimit { get; set; } = 100;
+
     /// <summary>Checks that every limit is in range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A limit is out of its range (the message names it).</exception>
     public void Validate()
     {
+        if (HopCountLimit < 0) throw new ArgumentOutOfRangeException(nameof(HopCountLimit), HopCountLimit, "hop_count_limit must not be negative");
         if (MessageSize < 1024) throw new ArgumentOutOfRangeException(nameof(MessageSize), MessageSize, "message_size must be at least 1024 bytes");
         if (MaxBodyMemory < 0) throw new ArgumentOutOfRangeException(nameof(MaxBodyMemory), MaxBodyMemory, "max_body_memory must not be negative");
         if (RecipientsPerMessage < 1) throw new ArgumentOutOfRangeException(nameof(RecipientsPerMessage), RecipientsPerMessage, "recipients must be at least 1 (RFC 5321 asks for 100)");

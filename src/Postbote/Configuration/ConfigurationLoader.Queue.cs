@@ -6,10 +6,12 @@ namespace Postbote.Host.Configuration;
 public static partial class ConfigurationLoader
 {
     /// <summary>Reads <c>[queue]</c>: the retry schedule, the message lifetime, the delay notice time and the
-    /// per-destination concurrency (docs/configuration.md).</summary>
+    /// per-destination limits: concurrency, rate, recipients per delivery, messages per connection
+    /// (docs/configuration.md).</summary>
     /// <exception cref="FormatException">An unknown key or a bad value; the message names the setting.</exception>
-    private static void ReadQueue(TomlTable t, QueueSchedulerOptions q)
+    private static void ReadQueue(TomlTable t, PostboteConfiguration c)
     {
+        QueueSchedulerOptions q = c.Queue;
         foreach (var (k, v) in t)
         {
             string name = "queue." + k;
@@ -20,6 +22,9 @@ public static partial class ConfigurationLoader
                 case "max_lifetime": q.MaxLifetime = PositiveSeconds(name, v); break;
                 case "delay_warning_time": q.DelayWarningTime = Seconds(name, v); break;
                 case "destination_concurrency": q.DestinationConcurrency = (int)Int(name, v, 1, 10_000); break;
+                case "destination_rate_limit": q.DestinationRateLimit = (int)Int(name, v, 0, 1_000_000); break;
+                case "destination_recipient_limit": q.DestinationRecipientLimit = (int)Int(name, v, 1, 100_000); break;
+                case "connection_reuse_count_limit": c.Relay.MaxMessagesPerConnection = (int)Int(name, v, 1, 1_000_000); break;
                 default: throw Unknown(name);
             }
         }

@@ -92,7 +92,7 @@ public static partial class ConfigurationLoader
                 case "limits": ReadLimits(Table(key, value), c); break;
                 case "dns": ReadDns(Table(key, value), c.Dns); break;
                 case "pop3": ReadPop3(Table(key, value), c); break;
-                case "relay": ReadRelay(Table(key, value), c.Relay); break;
+                case "relay": ReadRelay(Table(key, value), c); break;
                 case "local": maildirRoot = ReadLocal(Table(key, value), c); break;
                 case "tls":
                     foreach (var (k, v) in Table(key, value))
@@ -123,7 +123,7 @@ public static partial class ConfigurationLoader
                         }
                     }
                     break;
-                case "queue": ReadQueue(Table(key, value), c.Queue); break;
+                case "queue": ReadQueue(Table(key, value), c); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {
@@ -213,6 +213,7 @@ public static partial class ConfigurationLoader
                 case "max_connections_per_ip": l.MaxConnectionsPerIp = (int)Int(name, v, 1, 1_000_000); break;
                 case "max_errors": l.MaxErrors = (int)Int(name, v, 1, 10_000); break;
                 case "shutdown_timeout": l.ShutdownTimeout = Seconds(name, v); break;
+                case "hop_count_limit": l.HopCountLimit = (int)Int(name, v, 0, 10_000); break;
                 default: throw Unknown(name);
             }
         }

@@ -29,6 +29,10 @@ public sealed class PostboteConfiguration
     /// <summary>The <c>[relay]</c> table: how mail for other domains is carried to their servers.</summary>
     public Postbote.Delivery.Smtp.SmtpRelayOptions Relay { get; set; } = new();
 
+    /// <summary>The name outgoing SMTP and LMTP sessions give in EHLO, HELO and LHLO (<c>[relay] helo_name</c>), or
+    /// <c>null</c> for the top-level <c>hostname</c>.</summary>
+    public string? HeloName { get; set; }
+
     /// <summary>The queue's retry schedule, lifetime, delay notices and destination concurrency (<c>[queue]</c>).</summary>
     public Postbote.Queue.QueueSchedulerOptions Queue { get; set; } = new();
 

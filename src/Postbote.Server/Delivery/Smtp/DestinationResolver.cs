@@ -8,22 +8,35 @@ namespace Postbote.Delivery.Smtp;
 /// <summary>
 /// Finds the addresses to try for a recipient domain (RFC 5321 §5.1): its MX records in preference order, equal
 /// preferences in random order; no MX records → the domain's own addresses (the implicit MX); a null MX (RFC 7505) →
-/// no mail at all. Each exchanger's IPv4 addresses come before its IPv6 addresses.
+/// no mail at all. Every address of one exchanger, IPv4 and IPv6, comes before the next exchanger; which family first is
+/// the <see cref="AddressPreference"/> (Postfix's <c>smtp_address_preference</c>).
 /// </summary>
 public sealed class DestinationResolver
 {
     private readonly IDnsResolver _dns;
     private readonly Random _random;
+    private readonly AddressPreference _preference;
 
     /// <summary>Creates the resolver.</summary>
     /// <param name="dns">The DNS resolver.</param>
-    /// <param name="random">Orders mail exchangers of equal preference; <see cref="Random.Shared"/> when <c>null</c>.</param>
-    public DestinationResolver(IDnsResolver dns, Random? random = null)
+    /// <param name="random">Orders mail exchangers of equal preference (and the address families of one exchanger with
+    /// <see cref="AddressPreference.Any"/>); <see cref="Random.Shared"/> when <c>null</c>.</param>
+    /// <param name="preference">Which address family of an exchanger is tried first.</param>
+    public DestinationResolver(IDnsResolver dns, Random? random = null, AddressPreference preference = AddressPreference.Any)
     {
         ArgumentNullException.ThrowIfNull(dns);
         _dns = dns;
         _random = random ?? Random.Shared;
+        _preference = preference;
     }
+
+    /// <summary>The families in the order to try for one exchanger: <c>false</c> is IPv4, <c>true</c> IPv6.</summary>
+    private bool[] FamilyOrder() => _preference switch
+    {
+        AddressPreference.IPv4 => [false, true],
+        AddressPreference.IPv6 => [true, false],
+        _ => _random.Next(2) == 0 ? [false, true] : [true, false],
+    };
 
     /// <summary>Looks up where mail for <paramref name="domain"/> goes.</summary>
     /// <param name="domain">The recipient domain, or an address literal such as <c>[192.0.2.1]</c>.</param>
@@ -80,7 +93,7 @@ public sealed class DestinationResolver
         string? temporary = null;
         foreach (MxRecord host in hosts)
         {
-            foreach (bool v6 in (bool[])[false, true])
+            foreach (bool v6 in FamilyOrder())
             {
                 DnsResult<IPAddress> addresses;
                 try
@@ -111,7 +124,8 @@ public sealed class DestinationResolver
 
     /// <summary>
     /// The addresses of a fixed next hop (a transport or the smarthost, written in brackets: no MX lookup, RFC 5321 §5.1
-    /// applies to domains only): an IP address as it is, a host name through its A, then its AAAA records.
+    /// applies to domains only): an IP address as it is, a host name through its A and AAAA records, in the order of the
+    /// address preference.
     /// </summary>
     /// <param name="host">The host name or IP address, without brackets.</param>
     /// <param name="cancellationToken">Ends the lookups.</param>
@@ -125,7 +139,7 @@ public sealed class DestinationResolver
         if (IPAddress.TryParse(host, out IPAddress? literal)) return DestinationLookup.To([new MailExchanger(host, 0, literal)]);
         var exchangers = new List<MailExchanger>();
         string? temporary = null;
-        foreach (bool v6 in (bool[])[false, true])
+        foreach (bool v6 in FamilyOrder())
         {
             DnsResult<IPAddress> addresses;
             try

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Postbote.Protocol.Smtp;
 using Postbote.Queue;
 
 namespace Postbote.Delivery.Smtp;
@@ -46,6 +47,40 @@ internal static class HeaderScan
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Counts the <c>Received:</c> header fields of the message (RFC 5321 §6.3), reading no further than its
+    /// header section (at most 1 MiB) and stopping once <paramref name="stopAt"/> are counted.</summary>
+    /// <param name="request">The message.</param>
+    /// <param name="stopAt">The count at which reading stops (the limit plus one is enough to know it is exceeded).</param>
+    /// <returns>The number counted, at most <paramref name="stopAt"/>; 0 when the message cannot be read (delivery then
+    /// reports the read error itself).</returns>
+    public static int CountReceived(DeliveryRequest request, int stopAt)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            using var handle = request.OpenBody();
+            long size = request.Envelope.Size;
+            long done = 0;
+            var counter = new HopCounter();
+            while (done < size && done < MaxHeaderBytes && !counter.Done && counter.Count < stopAt)
+            {
+                int n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), request.BodyOffset + done);
+                if (n == 0) break;
+                counter.Feed(buffer.AsSpan(0, n));
+                done += n;
+            }
+            return Math.Min(counter.Count, stopAt);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
         }
         finally
         {

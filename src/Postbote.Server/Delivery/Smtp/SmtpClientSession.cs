@@ -30,6 +30,7 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
     private readonly SmtpClientTimeouts _timeouts;
     private readonly string _heloName;
     private readonly string _hostName;
+    private readonly string? _ownHostName;
     private readonly ArrayBufferWriter<byte> _out = new(InitialInputSize);
     private readonly CancellationTokenSource _timer = new();
     private Stream _stream;
@@ -39,8 +40,10 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
     private bool _broken;
     private bool _disposed;
 
-    private SmtpClientSession(Socket socket, string hostName, string remoteHost, SmtpClientProtocol protocol, string heloName, SmtpClientTimeouts timeouts)
+    private SmtpClientSession(Socket socket, string hostName, string remoteHost, SmtpClientProtocol protocol, string heloName, SmtpClientTimeouts timeouts,
+        string? ownHostName)
     {
+        _ownHostName = ownHostName;
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
         _hostName = hostName;
@@ -85,15 +88,23 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
     /// <param name="connectTimeout">The longest the TCP (or unix socket) connection may take.</param>
     /// <param name="opportunisticTls">Whether to use STARTTLS when offered. The certificate is not verified
     /// (opportunistic TLS, RFC 7435 §1.3: better than clear text, protecting against passive attackers only).</param>
+    /// <param name="localAddress">The local address to connect from (<c>relay.bind_address</c> or
+    /// <c>relay.bind_address6</c>, whichever is of <paramref name="endPoint"/>'s family), or <c>null</c> to let the
+    /// system choose. Ignored for a unix domain socket.</param>
+    /// <param name="ownHostName">This server's host name: an SMTP server whose greeting or EHLO/HELO reply names it is
+    /// this server, and the session ends with <see cref="LoopDetected"/>; <c>null</c> for no check. LMTP servers are not
+    /// checked (a local Dovecot may well carry the machine's name).</param>
     /// <param name="cancellationToken">Ends the attempt (shutdown).</param>
     /// <returns>The ready session.</returns>
-    /// <exception cref="SmtpClientException">The connection failed or timed out (4.4.1), the greeting or the hello was
-    /// refused (the server's reply), the connection was lost (4.4.2), or the TLS handshake failed (4.7.5). The next
-    /// mail exchanger may be tried.</exception>
+    /// <exception cref="SmtpClientException">The connection failed or timed out (4.4.1), the local address could not be
+    /// bound (4.4.1), the greeting or the hello was refused (the server's reply), the connection was lost (4.4.2), the
+    /// TLS handshake failed (4.7.5): the next mail exchanger may be tried. Or the server named itself with
+    /// <paramref name="ownHostName"/> (<c>554 5.4.6</c>, <see cref="LoopDetected"/>): mail loops back.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ArgumentException"><paramref name="heloName"/> is no domain name.</exception>
     public static async Task<SmtpClientSession> ConnectAsync(string hostName, EndPoint endPoint, SmtpClientProtocol protocol,
-        string heloName, SmtpClientTimeouts timeouts, TimeSpan connectTimeout, bool opportunisticTls, CancellationToken cancellationToken)
+        string heloName, SmtpClientTimeouts timeouts, TimeSpan connectTimeout, bool opportunisticTls, IPAddress? localAddress, string? ownHostName,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(hostName);
         ArgumentNullException.ThrowIfNull(endPoint);
@@ -102,6 +113,18 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
         var socket = endPoint is UnixDomainSocketEndPoint
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (localAddress is not null && endPoint is IPEndPoint && localAddress.AddressFamily == endPoint.AddressFamily)
+        {
+            try
+            {
+                socket.Bind(new IPEndPoint(localAddress, 0));
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new SmtpClientException(NoAnswer, $"connect to {remote}: cannot bind to {localAddress}: {e.Message}", e);
+            }
+        }
         try
         {
             using var connectTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -123,7 +146,8 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
             socket.Dispose();
             throw;
         }
-        var session = new SmtpClientSession(socket, hostName, remote, protocol, heloName, timeouts);
+        var session = new SmtpClientSession(socket, hostName, remote, protocol, heloName, timeouts,
+            protocol == SmtpClientProtocol.Smtp && !string.IsNullOrEmpty(ownHostName) ? ownHostName : null);
         try
         {
             await session.OpenAsync(opportunisticTls, cancellationToken).ConfigureAwait(false);
@@ -143,6 +167,7 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
         // opening message instead of the 220", and 421 refuses the session too.
         SmtpReply greeting = await ReadReplyAsync(_timeouts.Initial, "greeting", cancellationToken).ConfigureAwait(false);
         if (!greeting.IsPositive) throw Refused(greeting, "greeting");
+        CheckNotOwnName(FirstWord(greeting), "greeting");
         await HelloAsync(cancellationToken).ConfigureAwait(false);
         if (opportunisticTls && Capabilities.Offers(SmtpExtensions.StartTls))
         {
@@ -173,6 +198,7 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
         if (reply.IsPositive)
         {
             Capabilities = EhloKeywordReader.Read(reply);
+            CheckNotOwnName(FirstWord(reply), verb);
             return;
         }
         // RFC 5321 §3.2: "If the EHLO command is not acceptable to the SMTP server, 501, 500, 502, or 550 failure
@@ -183,7 +209,30 @@ public sealed partial class SmtpClientSession : IAsyncDisposable
         await FlushAsync(_timeouts.Initial, "HELO", cancellationToken).ConfigureAwait(false);
         reply = await ReadReplyAsync(_timeouts.Initial, "HELO", cancellationToken).ConfigureAwait(false);
         if (!reply.IsPositive) throw Refused(reply, "HELO");
+        CheckNotOwnName(FirstWord(reply), "HELO");
         Capabilities = EhloCapabilities.None;
+    }
+
+    /// <summary>The status every recipient gets when a server turns out to be this one: 5.4.6 routing loop detected
+    /// (RFC 3463 §3.5).</summary>
+    public static readonly EnhancedStatusCode LoopDetected = new(5, 4, 6);
+
+    /// <summary>RFC 5321 §4.2: the greeting and the EHLO reply start with the server's domain. When that is this server's
+    /// own host name, the connection reached this server (a port forward, NAT, or an MX that names us under another
+    /// address), and relaying would loop (Postfix: "host X greeted me with my own hostname").</summary>
+    private void CheckNotOwnName(string name, string during)
+    {
+        if (_ownHostName is null || !string.Equals(name.TrimEnd('.'), _ownHostName.TrimEnd('.'), StringComparison.OrdinalIgnoreCase)) return;
+        _broken = true;
+        throw new SmtpClientException(new SmtpReply(SmtpReplyCode.TransactionFailed, LoopDetected,
+            $"{RemoteHost} names itself {name} in its {during} reply, my own host name"));
+    }
+
+    private static string FirstWord(SmtpReply reply)
+    {
+        string line = reply.Lines.Count > 0 ? reply.Lines[0] : string.Empty;
+        int space = line.IndexOf(' ', StringComparison.Ordinal);
+        return space < 0 ? line : line[..space];
     }
 
     private async Task StartTlsAsync(CancellationToken cancellationToken)

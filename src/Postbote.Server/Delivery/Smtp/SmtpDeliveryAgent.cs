@@ -15,6 +15,14 @@ namespace Postbote.Delivery.Smtp;
 /// The relayed bytes are the spool bytes (our Received header first), dot-stuffed for DATA or unchanged for BDAT.
 /// </summary>
 /// <remarks>
+/// <para>Loops (RFC 5321 §6.3) fail at once with 5.4.6 instead of being relayed to ourselves again and again: a message
+/// with more <c>Received:</c> fields than <see cref="SmtpRelayOptions.HopCountLimit"/>; a destination whose best mail
+/// exchanger (or every address of its next hop) is one of this server's listeners (<see cref="SmtpRelayOptions.OwnEndpoints"/>;
+/// a less preferred exchanger that is us cuts the list there, as a backup MX delivers only to better ones); a server whose
+/// greeting or EHLO reply names our own host name. A reply that asks to slow down (<see cref="ThrottleReply"/>) marks
+/// the results <see cref="RecipientResult.Throttled"/> for the scheduler's destination feedback.</para>
+/// </remarks>
+/// <remarks>
 /// Connections are kept for <see cref="SmtpRelayOptions.IdleTime"/> after a message and reused (after RSET) for the next
 /// message to the same server, up to <see cref="SmtpRelayOptions.MaxMessagesPerConnection"/> messages. Domains of one
 /// request are delivered in parallel. Dispose the agent at shutdown to close kept connections with QUIT.
@@ -43,7 +51,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         _options = options;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _destinations = new DestinationResolver(dns, random);
+        _destinations = new DestinationResolver(dns, random, options.AddressPreference);
         _pool = new SmtpConnectionPool(_time, options.IdleTime, options.MaxIdlePerHost);
     }
 
@@ -66,12 +74,25 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             group.Indices.Add(i);
         }
         var results = new RecipientResult[request.Recipients.Count];
+        // RFC 5321 §6.3: a message that has passed more hops than the limit is in a loop; the next hop would refuse it.
+        // LMTP is final delivery, no hop.
+        bool tooManyHops = _options.HopCountLimit > 0 && groups.Values.Any(static g => g.Hop is not { Kind: TransportKind.Lmtp })
+            && HeaderScan.CountReceived(request, _options.HopCountLimit + 1) > _options.HopCountLimit;
         var work = groups.Values.Select(async g =>
         {
             var sub = request with { Recipients = g.Indices.Select(i => request.Recipients[i]).ToList() };
-            IReadOnlyList<RecipientResult> r = g.Hop is { } hop
-                ? await DeliverToTransportAsync(hop, sub, cancellationToken).ConfigureAwait(false)
-                : await DeliverToDomainAsync(g.Domain, sub, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<RecipientResult> r;
+            if (tooManyHops && g.Hop is not { Kind: TransportKind.Lmtp })
+            {
+                r = Report(sub, null, new SmtpReply(SmtpReplyCode.TransactionFailed, SmtpClientSession.LoopDetected,
+                    $"too many hops: more than {_options.HopCountLimit} Received: header fields (limits.hop_count_limit), mail loops"));
+            }
+            else
+            {
+                r = g.Hop is { } hop
+                    ? await DeliverToTransportAsync(hop, sub, cancellationToken).ConfigureAwait(false)
+                    : await DeliverToDomainAsync(g.Domain, sub, cancellationToken).ConfigureAwait(false);
+            }
             for (int k = 0; k < g.Indices.Count; k++) results[g.Indices[k]] = r[k];
         }).ToList();
         await Task.WhenAll(work).ConfigureAwait(false);
@@ -87,7 +108,22 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         }
         DestinationLookup lookup = await _destinations.ResolveAsync(domain, cancellationToken).ConfigureAwait(false);
         if (lookup.Failure is { } failure) return Report(request, null, failure);
-        var hops = lookup.Exchangers.Select(mx => (mx.Name, (EndPoint)new IPEndPoint(mx.Address, _options.Port))).ToList();
+        IReadOnlyList<MailExchanger> exchangers = lookup.Exchangers;
+        // Postfix's rule for an MX list that names this server: only exchangers more preferred than we are are tried (we
+        // are their backup); when we are the best one, the mail has nowhere to go but back to us.
+        MailExchanger? self = exchangers.Where(mx => _options.OwnEndpoints.Contains(new IPEndPoint(mx.Address, _options.Port)))
+            .MinBy(mx => mx.Preference);
+        if (self is not null)
+        {
+            exchangers = exchangers.Where(mx => mx.Preference < self.Preference).ToList();
+            if (exchangers.Count == 0)
+            {
+                _logger.LogWarning("{QueueId}: mail exchanger {Name}[{Address}]:{Port} of {Domain} is this server's own listener",
+                    id, self.Name, self.Address, _options.Port, domain);
+                return Report(request, null, LoopsBack(domain, $"mail exchanger {self.Name}[{self.Address}]:{_options.Port} is this server"));
+            }
+        }
+        var hops = exchangers.Select(mx => (mx.Name, (EndPoint)new IPEndPoint(mx.Address, _options.Port))).ToList();
         return await DeliverViaAsync(domain, "mail exchanger", hops, SmtpClientProtocol.Smtp, null, request, cancellationToken).ConfigureAwait(false);
     }
 
@@ -107,6 +143,15 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             DestinationLookup lookup = await _destinations.ResolveHostAsync(hop.Host!, cancellationToken).ConfigureAwait(false);
             if (lookup.Failure is { } failure) return Report(request, null, failure);
             hops.AddRange(lookup.Exchangers.Select(a => (a.Name, (EndPoint)new IPEndPoint(a.Address, hop.Port))));
+            // A next hop that is this server's own listener would take the mail back.
+            int all = hops.Count;
+            hops.RemoveAll(h => _options.OwnEndpoints.Contains((IPEndPoint)h.Item2));
+            if (hops.Count == 0)
+            {
+                _logger.LogWarning("{QueueId}: next hop {Hop} is this server's own listener", request.Envelope.Id, hop);
+                return Report(request, null, LoopsBack(hop.ToString(), all == 1 ? $"next hop {lookup.Exchangers[0].Address}:{hop.Port} is this server"
+                    : $"every address of {hop.Host} is this server"));
+            }
         }
         NetworkCredential? credential = ReferenceEquals(hop, _options.Smarthost) ? _options.SmarthostCredential : null;
         return await DeliverViaAsync(hop.ToString(), "address", hops, protocol, credential, request, cancellationToken).ConfigureAwait(false);
@@ -126,6 +171,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         QueueId id = request.Envelope.Id;
         string domain = destination;
         string? lastError = null;
+        bool throttled = false;
         foreach (var (name, endPoint) in hops)
         {
             string key = endPoint switch
@@ -143,14 +189,21 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
             {
                 try
                 {
+                    IPAddress? from = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? _options.BindAddress6 : _options.BindAddress;
                     session = await SmtpClientSession.ConnectAsync(name, endPoint, protocol, _options.HeloName,
-                        _options.Timeouts, _options.ConnectTimeout, opportunisticTls: true, cancellationToken).ConfigureAwait(false);
+                        _options.Timeouts, _options.ConnectTimeout, opportunisticTls: true, from, _options.OwnHostName, cancellationToken).ConfigureAwait(false);
                     if (credential is not null) await session.AuthenticateAsync(credential, cancellationToken).ConfigureAwait(false);
                 }
                 catch (SmtpClientException e)
                 {
                     if (session is not null) await session.DisposeAsync().ConfigureAwait(false);
                     session = null;
+                    if (e.Reply.Status == SmtpClientSession.LoopDetected)
+                    {
+                        _logger.LogWarning("{QueueId}: {Error}", id, e.Message);
+                        return Report(request, null, LoopsBack(domain, string.Join(" ", e.Reply.Lines)));
+                    }
+                    throttled |= ThrottleReply.IsThrottling(e.Reply);
                     lastError = e.Message;
                     _logger.LogInformation("{QueueId}: {Domain}: {Error}; trying the next {What}", id, domain, e.Message, what);
                     continue;
@@ -166,19 +219,24 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
                 await session.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
+            results = results.Select(r => r.Outcome == DeliveryOutcome.TemporaryFailure && ThrottleReply.IsThrottling(r.Reply) ? r with { Throttled = true } : r).ToList();
             Log(request, session, results);
             if (session.IsUsable && session.Transactions < _options.MaxMessagesPerConnection) _pool.Return(session);
             else await session.QuitAsync().ConfigureAwait(false);
             return results;
         }
         return Report(request, null, new SmtpReply(SmtpReplyCode.LocalError, new EnhancedStatusCode(4, 4, 1),
-            $"no {what} of {domain} took the message; last error: {lastError}"));
+            $"no {what} of {domain} took the message; last error: {lastError}"), throttled);
     }
 
-    private RecipientResult[] Report(DeliveryRequest request, string? remoteHost, SmtpReply reply)
+    /// <summary>Postfix's words for a routing loop: <c>554 5.4.6 mail for D loops back to myself</c>, with the reason.</summary>
+    private static SmtpReply LoopsBack(string destination, string reason) =>
+        new(SmtpReplyCode.TransactionFailed, SmtpClientSession.LoopDetected, $"mail for {destination} loops back to myself ({reason})");
+
+    private RecipientResult[] Report(DeliveryRequest request, string? remoteHost, SmtpReply reply, bool throttled = false)
     {
         DeliveryOutcome outcome = reply.IsPermanentFailure ? DeliveryOutcome.PermanentFailure : DeliveryOutcome.TemporaryFailure;
-        var result = new RecipientResult(outcome, reply) { RemoteHost = remoteHost };
+        var result = new RecipientResult(outcome, reply) { RemoteHost = remoteHost, Throttled = throttled && outcome == DeliveryOutcome.TemporaryFailure };
         var results = new RecipientResult[request.Recipients.Count];
         Array.Fill(results, result);
         Log(request, null, results);

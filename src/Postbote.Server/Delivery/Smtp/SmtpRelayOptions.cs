@@ -16,8 +16,38 @@ public sealed class SmtpRelayOptions
     /// From 0.1 to 3600 seconds.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The name this server gives in EHLO, HELO and LHLO: the <c>hostname</c> setting.</summary>
+    /// <summary>The name this server gives in EHLO, HELO and LHLO (setting <c>relay.helo_name</c>, as Postfix's
+    /// <c>smtp_helo_name</c>); the composition root sets it to the top-level <c>hostname</c> when the setting is left
+    /// out.</summary>
     public string HeloName { get; set; } = "localhost";
+
+    /// <summary>This server's own host name (the top-level <c>hostname</c>, which its greeting and EHLO reply give): a
+    /// remote server whose greeting or EHLO reply names it is this server (or one that calls itself the same), and mail
+    /// for that destination loops back (RFC 5321 §6.3; Postfix: "mail for D loops back to myself"). <c>null</c> turns
+    /// that check off.</summary>
+    public string? OwnHostName { get; set; }
+
+    /// <summary>The local IPv4 address outgoing SMTP connections are made from (setting <c>relay.bind_address</c>, as
+    /// Postfix's <c>smtp_bind_address</c>), or <c>null</c> to let the system choose.</summary>
+    public IPAddress? BindAddress { get; set; }
+
+    /// <summary>The local IPv6 address outgoing SMTP connections are made from (setting <c>relay.bind_address6</c>, as
+    /// Postfix's <c>smtp_bind_address6</c>), or <c>null</c> to let the system choose.</summary>
+    public IPAddress? BindAddress6 { get; set; }
+
+    /// <summary>Which address family of a mail exchanger is tried first (setting <c>relay.address_preference</c>, as
+    /// Postfix's <c>smtp_address_preference</c>). Default <see cref="Smtp.AddressPreference.Any"/>.</summary>
+    public AddressPreference AddressPreference { get; set; } = AddressPreference.Any;
+
+    /// <summary>The endpoints this server's SMTP listeners are bound to: a mail exchanger or next hop at one of them is
+    /// this server, and mail for that destination loops back. Empty by default (no check).</summary>
+    public OwnEndpoints OwnEndpoints { get; set; } = new();
+
+    /// <summary>The most <c>Received:</c> header fields a relayed message may carry (setting
+    /// <c>limits.hop_count_limit</c>); a message with more is failed with 5.4.6 before any connection, as the next hop
+    /// would take it for a loop. Default 100 (RFC 5321 §6.3: "normally at least 100 Received entries"); 0 turns the
+    /// check off.</summary>
+    public int HopCountLimit { get; set; } = 100;
 
     /// <summary>The per-command waits of RFC 5321 §4.5.3.2.</summary>
     public SmtpClientTimeouts Timeouts { get; set; } = new();
@@ -32,8 +62,9 @@ public sealed class SmtpRelayOptions
     /// 89).</summary>
     public int MaxIdlePerHost { get; set; } = 20;
 
-    /// <summary>The most messages one connection carries before it is closed. Defaults to 100, as Postfix's
-    /// <c>smtp_connection_reuse_count_limit</c> bounds reuse.</summary>
+    /// <summary>The most messages one connection carries before it is closed (setting
+    /// <c>queue.connection_reuse_count_limit</c>). Defaults to 100, as Postfix's <c>smtp_connection_reuse_count_limit</c>
+    /// bounds reuse.</summary>
     public int MaxMessagesPerConnection { get; set; } = 100;
 
     /// <summary>Fixed next hops per recipient domain (setting <c>relay.transports</c>): SMTP to a host, or LMTP to a host
@@ -59,7 +90,12 @@ public sealed class SmtpRelayOptions
         if (string.IsNullOrEmpty(HeloName)) throw new ArgumentException("hostname must not be empty");
         if (IdleTime < TimeSpan.Zero) throw new ArgumentException("the connection idle time must not be negative");
         if (MaxIdlePerHost < 0) throw new ArgumentException("the idle connections per host must not be negative");
-        if (MaxMessagesPerConnection < 1) throw new ArgumentException("a connection carries at least one message");
+        if (MaxMessagesPerConnection < 1) throw new ArgumentException("queue.connection_reuse_count_limit must be at least 1");
+        if (BindAddress is { } v4 && v4.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            throw new ArgumentException("relay.bind_address must be an IPv4 address");
+        if (BindAddress6 is { } v6 && v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+            throw new ArgumentException("relay.bind_address6 must be an IPv6 address");
+        if (HopCountLimit < 0) throw new ArgumentException("limits.hop_count_limit must not be negative");
         if (Smarthost is { } hop && (hop.Kind != TransportKind.Smtp || hop.IsUnix))
             throw new ArgumentException("relay.smarthost must be an SMTP server, [host]:port");
         if (SmarthostCredential is not null && Smarthost is null)

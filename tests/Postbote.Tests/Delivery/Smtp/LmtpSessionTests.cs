@@ -16,7 +16,7 @@ public sealed class LmtpSessionTests
         await using var peer = await AiosmtpdPeer.StartAsync("lmtp", 1_000_000);
         using var message = new RelayTestMessage("Subject: lmtp\r\n\r\nhello\r\n", "alice@peer.test", "nobody@peer.test", "bob@peer.test");
         await using var session = await SmtpClientSession.ConnectAsync("peer.test", new IPEndPoint(IPAddress.Loopback, peer.Port),
-            SmtpClientProtocol.Lmtp, "relay.postbote.test", Timeouts, TimeSpan.FromSeconds(5), opportunisticTls: true, CancellationToken.None);
+            SmtpClientProtocol.Lmtp, "relay.postbote.test", Timeouts, TimeSpan.FromSeconds(5), opportunisticTls: true, null, null, CancellationToken.None);
 
         IReadOnlyList<RecipientResult> results = await session.SendAsync(message.Request, CancellationToken.None);
 
