@@ -188,8 +188,10 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
         SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
+        // The inbound policy chain: relay rules at RCPT, the hop count (mail loops, RFC 5321 §6.3) at the end of data.
+        var policy = new PolicyChain([new RelayPolicy(recipients, users, smtpAfterPop), new HopCountPolicy(c.Smtp.Limits.HopCountLimit)]);
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth);
+        _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         c.Relay.OwnEndpoints.Set(_smtp.BoundEndpoints);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);

@@ -65,13 +65,13 @@ internal static class HeaderScan
         byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            using var handle = request.OpenBody();
-            long size = request.Envelope.Size;
+            using QueuedMessageStream message = request.OpenMessage();
+            long size = message.Length;
             long done = 0;
             var counter = new HopCounter();
             while (done < size && done < MaxHeaderBytes && !counter.Done && counter.Count < stopAt)
             {
-                int n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), request.BodyOffset + done);
+                int n = message.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)));
                 if (n == 0) break;
                 counter.Feed(buffer.AsSpan(0, n));
                 done += n;
