@@ -102,6 +102,21 @@ public sealed class ServerOptions
     /// <summary>[relay] port.</summary>
     public int? RelayPort { get; set; }
 
+    /// <summary>[relay] helo_name.</summary>
+    public string? HeloName { get; set; }
+
+    /// <summary>[relay] bind_address.</summary>
+    public string? BindAddress { get; set; }
+
+    /// <summary>[relay] bind_address6.</summary>
+    public string? BindAddress6 { get; set; }
+
+    /// <summary>[relay] address_preference: any, ipv4 or ipv6.</summary>
+    public string? AddressPreference { get; set; }
+
+    /// <summary>[limits] hop_count_limit.</summary>
+    public int? HopCountLimit { get; set; }
+
     /// <summary>[relay] smarthost, e.g. <c>[127.0.0.1]:2600</c>.</summary>
     public string? Smarthost { get; set; }
 
@@ -159,6 +174,7 @@ public sealed class ServerOptions
         Number(toml, "max_connections", MaxConnections);
         Number(toml, "max_connections_per_ip", MaxConnectionsPerIp);
         Number(toml, "max_errors", MaxErrors);
+        Number(toml, "hop_count_limit", HopCountLimit);
         toml.Append("\n[local]\n");
         toml.Append(CultureInfo.InvariantCulture, $"domains = {List(LocalDomains)}\n");
         toml.Append(CultureInfo.InvariantCulture, $"mailboxes = {List(Mailboxes)}\n");
@@ -206,10 +222,14 @@ public sealed class ServerOptions
         toml.Append("\n[dns]\n");
         toml.Append(CultureInfo.InvariantCulture, $"servers = {List(DnsServers)}\n");
         toml.Append("timeout = 1\nretries = 0\n");
-        if (RelayPort is not null || Smarthost is not null)
+        if (RelayPort is not null || Smarthost is not null || HeloName is not null || BindAddress is not null || BindAddress6 is not null || AddressPreference is not null)
         {
             toml.Append("\n[relay]\n");
             Number(toml, "port", RelayPort);
+            Text(toml, "helo_name", HeloName);
+            Text(toml, "bind_address", BindAddress);
+            Text(toml, "bind_address6", BindAddress6);
+            Text(toml, "address_preference", AddressPreference);
             if (Smarthost is not null) toml.Append(CultureInfo.InvariantCulture, $"smarthost = {Quote(Smarthost)}\n");
             if (SmarthostCredential is { } credential)
             {
