@@ -117,7 +117,7 @@ public sealed class MailLoopTests(LoopZonesFixture dns) : IClassFixture<LoopZone
     [Theory]
     [InlineData(100, true)]
     [InlineData(101, false)]
-    public async Task AMessageWithMoreReceivedFieldsThanTheLimitIsRefusedWith554At546(int received, bool accepted)
+    public async Task AMessageWithMoreReceivedFieldsThanTheLimitIsRefusedWith554And546(int received, bool accepted)
     {
         await using var server = await PostboteServer.StartNewAsync(new ServerOptions(), "hops-" + received);
         var text = new StringBuilder();

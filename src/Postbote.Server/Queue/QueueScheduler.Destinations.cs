@@ -117,7 +117,7 @@ public sealed partial class QueueScheduler
     /// <summary>
     /// Counts an attempt for its destination and feeds its outcome back. All recipients temporarily failed, or not: after
     /// <see cref="QueueSchedulerOptions.DeadDestinationAfter"/> such attempts in a row the destination is backed off as a
-    /// whole. A throttling reply (<see cref="RecipientResult.Throttled"/>) halves the destination's window (down to 1)
+    /// whole; a throttled attempt is not counted either way (the destination answers, and its spacing backs it off). A throttling reply (<see cref="RecipientResult.Throttled"/>) halves the destination's window (down to 1)
     /// and doubles its spacing (from <see cref="QueueSchedulerOptions.ThrottleDelay"/>, at most the retry interval); a
     /// delivery that gets through widens the window by one (up to the configured concurrency) and halves the spacing.
     /// </summary>
@@ -153,6 +153,8 @@ public sealed partial class QueueScheduler
                 if (destination.LastStart != DateTimeOffset.MinValue && destination.NotBefore > destination.LastStart + Gap(destination))
                     destination.NotBefore = destination.LastStart + Gap(destination);
             }
+            // A destination that asks to slow down is alive: its spacing backs it off, not the dead-destination count.
+            if (throttled) return until;
             if (!allTemporary)
             {
                 if (destination.DeadUntil != DateTimeOffset.MinValue)

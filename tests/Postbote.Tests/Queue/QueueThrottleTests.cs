@@ -92,6 +92,26 @@ public sealed class QueueThrottleTests
     }
 
     [Fact]
+    public async Task ThrottledAttemptsDoNotMakeADestinationDead()
+    {
+        await using var h = new SchedulerHarness(SchedulerHarness.All(Throttled), o =>
+        {
+            ByDomain(o);
+            o.DeadDestinationAfter = 2;
+        });
+        await h.StartAsync();
+        await h.CommitAsync("u@busy.example");
+        await h.WaitForCalls(1);
+        h.Clock.Advance(TimeSpan.FromSeconds(1));
+        await h.WaitForCalls(2);
+        h.Clock.Advance(TimeSpan.FromSeconds(2));
+        await h.WaitForCalls(3);
+        // Three throttled attempts in a row, more than DeadDestinationAfter: spaced 1, 2, 4 s, never backed off as dead.
+        Assert.DoesNotContain(h.Log.Lines, l => l.Text.Contains("backed off", StringComparison.Ordinal));
+        Assert.Contains(h.Log.Lines, l => l.Text.Contains("concurrency 5 -> 2", StringComparison.Ordinal) && l.Text.EndsWith("(4 s apart)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheRateLimitSpacesTheStarts()
     {
         await using var h = new SchedulerHarness(SchedulerHarness.All(() => RecipientResult.Delivered("ok")), o =>
