@@ -184,7 +184,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
         SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth);
+        PolicyChain policy = InboundPolicies.Build(c, new RelayPolicy(recipients, users, smtpAfterPop), dns, _loggers, TimeProvider.System);
+        _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
     }
