@@ -43,11 +43,30 @@ public sealed class DnsListZone
             throw new FormatException($"'{text}' does not start with a DNS zone such as zen.example.org");
         if (eq < 0) return new DnsListZone(zone, null, null);
         string filter = text[(eq + 1)..].Trim();
-        string[] parts = filter.Split('.');
-        if (parts.Length != 4) throw new FormatException($"'{text}': the answer filter '{filter}' needs four octets, e.g. 127.0.0.2 or 127.0.0.[2..11]");
+        List<string> parts = SplitOctets(filter);
+        if (parts.Count != 4) throw new FormatException($"'{text}': the answer filter '{filter}' needs four octets, e.g. 127.0.0.2 or 127.0.0.[2..11]");
         var octets = new (int, int)[4][];
         for (int i = 0; i < 4; i++) octets[i] = Octet(text, parts[i]);
         return new DnsListZone(zone, filter, octets);
+    }
+
+    /// <summary>Splits at the dots outside brackets (a range <c>[2..11]</c> has dots of its own).</summary>
+    private static List<string> SplitOctets(string filter)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        for (int i = 0; i < filter.Length; i++)
+        {
+            if (filter[i] == '[') depth++;
+            else if (filter[i] == ']') depth--;
+            else if (filter[i] == '.' && depth == 0)
+            {
+                parts.Add(filter[start..i]);
+                start = i + 1;
+            }
+        }
+        parts.Add(filter[start..]);
+        return parts;
     }
 
     private static (int Low, int High)[] Octet(string text, string part)

@@ -8,7 +8,7 @@ namespace Postbote.Security.Ube;
 /// The embedded greylist store: every triplet in memory, and an append-only text file <c>triplets</c> in its directory
 /// (<c>{data_dir}/greylist/</c>) that is read back at start-up, so the greylist survives a restart. The file starts with
 /// the line <c>postbote-greylist 1</c>; each later line is one change, <c>key first passed last</c> (the key's 32 hex
-/// digits, then three times in Unix seconds, <c>passed</c> 0 while deferred); the last line of a key wins. Every change is
+/// digits, then three times in milliseconds since the Unix epoch, <c>passed</c> 0 while deferred); the last line of a key wins. Every change is
 /// one <c>write(2)</c> of one line, not synced: a crash loses at most the changes the kernel had not written, which
 /// costs a sender one more retry. Damaged lines (a torn last line) are skipped.
 /// </summary>
@@ -127,14 +127,14 @@ public sealed class FileGreylistStore : IGreylistStore
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Whether an entry has expired at <paramref name="now"/> (Unix seconds).</summary>
+    /// <summary>Whether an entry has expired at <paramref name="now"/> (Unix milliseconds).</summary>
     private bool Expired(GreylistEntry e, long now) => e.HasPassed
-        ? now - e.LastSeen > (long)_options.Expire.TotalSeconds
-        : now - e.FirstSeen > (long)_options.RetryWindow.TotalSeconds;
+        ? now - e.LastSeen > (long)_options.Expire.TotalMilliseconds
+        : now - e.FirstSeen > (long)_options.RetryWindow.TotalMilliseconds;
 
     private void DropLeastRecent()
     {
-        long now = _time.GetUtcNow().ToUnixTimeSeconds();
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var (k, e) in _entries.ToList()) if (Expired(e, now)) _entries.Remove(k);
         if (_entries.Count <= _options.MaxEntries) return;
         int drop = Math.Max(1, _entries.Count - _options.MaxEntries + _options.MaxEntries / 100);
@@ -145,7 +145,7 @@ public sealed class FileGreylistStore : IGreylistStore
     /// <summary>Drops expired entries and rewrites the file with one line per live entry (new file, sync, rename).</summary>
     private void Compact()
     {
-        long now = _time.GetUtcNow().ToUnixTimeSeconds();
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         int before = _entries.Count;
         foreach (var (k, e) in _entries.ToList()) if (Expired(e, now)) _entries.Remove(k);
         _file?.Dispose();

@@ -1,6 +1,6 @@
 namespace Postbote.Security.Ube;
 
-/// <summary>What the greylist knows of one triplet. Times are whole seconds since the Unix epoch (UTC).</summary>
+/// <summary>What the greylist knows of one triplet. Times are milliseconds since the Unix epoch (UTC).</summary>
 /// <param name="FirstSeen">When the triplet was first deferred.</param>
 /// <param name="Passed">When a retry was first accepted, or 0 while it is still deferred.</param>
 /// <param name="LastSeen">When mail for the triplet was last accepted (or first deferred).</param>

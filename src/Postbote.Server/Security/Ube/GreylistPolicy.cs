@@ -18,7 +18,7 @@ public sealed class GreylistPolicy : IInboundPolicy, IDisposable
     private static readonly EnhancedStatusCode Greylisted = new(4, 7, 1);
     /// <summary>A passed triplet's last-seen time is written again only when it moved by more than this, so a busy
     /// triplet does not write a line per message.</summary>
-    private const long LastSeenResolution = 3600;
+    private const long LastSeenResolution = 3_600_000;
 
     private readonly GreylistOptions _options;
     private readonly IGreylistStore _store;
@@ -60,12 +60,12 @@ public sealed class GreylistPolicy : IInboundPolicy, IDisposable
         IPAddress client = session.Remote.Address.IsIPv4MappedToIPv6 ? session.Remote.Address.MapToIPv4() : session.Remote.Address;
         var triplet = GreylistTriplet.Of(client, _options.NetworkPrefixV4, _options.NetworkPrefixV6, transaction.ReversePath?.ToString(), recipient.ToString());
         string key = triplet.Key;
-        long now = _time.GetUtcNow().ToUnixTimeSeconds();
-        long delay = (long)Math.Ceiling(_options.Delay.TotalSeconds);
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        long delay = (long)Math.Ceiling(_options.Delay.TotalMilliseconds);
         GreylistEntry? found = await _store.FindAsync(key, cancellationToken).ConfigureAwait(false);
         if (found is not { } e
-            || !e.HasPassed && now - e.FirstSeen > (long)_options.RetryWindow.TotalSeconds
-            || e.HasPassed && now - e.LastSeen > (long)_options.Expire.TotalSeconds)
+            || !e.HasPassed && now - e.FirstSeen > (long)_options.RetryWindow.TotalMilliseconds
+            || e.HasPassed && now - e.LastSeen > (long)_options.Expire.TotalMilliseconds)
         {
             await PutAsync(key, new GreylistEntry(now, 0, now), cancellationToken).ConfigureAwait(false);
             return Defer(triplet, client, delay, "new");
@@ -73,10 +73,10 @@ public sealed class GreylistPolicy : IInboundPolicy, IDisposable
         if (!e.HasPassed)
         {
             long waited = now - e.FirstSeen;
-            if (waited < delay) return Defer(triplet, client, delay - waited, $"retried after {waited} s");
+            if (waited < delay) return Defer(triplet, client, delay - waited, $"retried after {waited / 1000.0:0.0} s");
             await PutAsync(key, e with { Passed = now, LastSeen = now }, cancellationToken).ConfigureAwait(false);
-            _log.LogInformation("greylist: client [{Client}] from <{Sender}> to <{Recipient}> passed after {Waited} s",
-                client, triplet.Sender, triplet.Recipient, waited);
+            _log.LogInformation("greylist: client [{Client}] from <{Sender}> to <{Recipient}> passed after {Waited:0.0} s",
+                client, triplet.Sender, triplet.Recipient, waited / 1000.0);
             return PolicyDecision.Accept;
         }
         if (now - e.LastSeen > LastSeenResolution)
@@ -97,9 +97,14 @@ public sealed class GreylistPolicy : IInboundPolicy, IDisposable
         }
     }
 
-    private static PolicyDecision Defer(GreylistTriplet t, IPAddress client, long seconds, string why) => PolicyDecision.Defer(
-        new SmtpReply(SmtpReplyCode.LocalError, Greylisted, $"Greylisted, try again in {seconds} seconds"),
-        $"greylisted: client [{client}] from <{t.Sender}> to <{t.Recipient}> ({why}), {seconds} s to wait");
+    /// <summary>The deferral, with the time left in whole seconds, rounded up.</summary>
+    private static PolicyDecision Defer(GreylistTriplet t, IPAddress client, long leftMilliseconds, string why)
+    {
+        long seconds = (leftMilliseconds + 999) / 1000;
+        return PolicyDecision.Defer(
+            new SmtpReply(SmtpReplyCode.LocalError, Greylisted, $"Greylisted, try again in {seconds} seconds"),
+            $"greylisted: client [{client}] from <{t.Sender}> to <{t.Recipient}> ({why}), {seconds} s to wait");
+    }
 
     /// <summary>Closes the store.</summary>
     public void Dispose() => _store.Dispose();

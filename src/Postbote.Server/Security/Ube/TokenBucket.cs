@@ -12,11 +12,14 @@ namespace Postbote.Security.Ube;
 internal sealed class TokenBucket : RateLimiter
 {
     private static readonly RateLimitLease Granted = new Lease(true, null);
+    // Exact integer arithmetic: credit is counted in timestamp ticks times the limit, so that one event costs one window's
+    // ticks and each tick adds the limit; a token comes back after exactly window / limit.
     private readonly int _limit;
-    private readonly double _perTick;
+    private readonly Int128 _capacity;
+    private readonly Int128 _cost;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private double _tokens;
+    private Int128 _credit;
     private long _refilledAt;
     private long _failed;
     private long _granted;
@@ -29,22 +32,26 @@ internal sealed class TokenBucket : RateLimiter
     {
         _limit = limit;
         _time = time;
-        _perTick = limit / (window.TotalSeconds * time.TimestampFrequency);
-        _tokens = limit;
+        _cost = (Int128)(window.Ticks * (double)time.TimestampFrequency / TimeSpan.TicksPerSecond);
+        _capacity = _cost * limit;
+        _credit = _capacity;
         _refilledAt = time.GetTimestamp();
     }
+
+    private Int128 Tokens => _credit / _cost;
 
     private void Refill()
     {
         long now = _time.GetTimestamp();
-        _tokens = Math.Min(_limit, _tokens + (now - _refilledAt) * _perTick);
+        Int128 credit = _credit + (Int128)(now - _refilledAt) * _limit;
+        _credit = credit > _capacity ? _capacity : credit;
         _refilledAt = now;
     }
 
     /// <summary>Whether the bucket is full, i.e. forgetting it changes nothing.</summary>
     public bool IsFull
     {
-        get { lock (_lock) { Refill(); return _tokens >= _limit; } }
+        get { lock (_lock) { Refill(); return _credit >= _capacity; } }
     }
 
     /// <inheritdoc />
@@ -55,7 +62,7 @@ internal sealed class TokenBucket : RateLimiter
             lock (_lock)
             {
                 Refill();
-                return _tokens >= _limit ? TimeSpan.Zero : null;
+                return _credit >= _capacity ? TimeSpan.Zero : null;
             }
         }
     }
@@ -68,7 +75,7 @@ internal sealed class TokenBucket : RateLimiter
             Refill();
             return new RateLimiterStatistics
             {
-                CurrentAvailablePermits = (long)_tokens,
+                CurrentAvailablePermits = (long)Tokens,
                 TotalFailedLeases = _failed,
                 TotalSuccessfulLeases = _granted,
             };
@@ -81,15 +88,16 @@ internal sealed class TokenBucket : RateLimiter
         lock (_lock)
         {
             Refill();
-            if (_tokens >= permitCount)
+            Int128 needed = _cost * permitCount;
+            if (_credit >= needed)
             {
-                _tokens -= permitCount;
+                _credit -= needed;
                 _granted++;
                 return Granted;
             }
             _failed++;
-            double ticks = (permitCount - _tokens) / _perTick;
-            return new Lease(false, TimeSpan.FromSeconds(Math.Ceiling(ticks / _time.TimestampFrequency)));
+            long ticks = (long)((needed - _credit + _limit - 1) / _limit);
+            return new Lease(false, TimeSpan.FromSeconds(Math.Ceiling(ticks / (double)_time.TimestampFrequency)));
         }
     }
 
