@@ -124,6 +124,9 @@ public static partial class ConfigurationLoader
                     }
                     break;
                 case "queue": ReadQueue(Table(key, value), c.Queue); break;
+                case "spf": ReadSpf(Table(key, value), c.Spf); break;
+                case "dkim": ReadDkim(Table(key, value), c); break;
+                case "dmarc": ReadDmarc(Table(key, value), c.Dmarc); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {
