@@ -31,6 +31,10 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
+# dkimpy (dkimsign, dknewkey) signs the messages whose DKIM signatures Postbote verifies; the Public Suffix List
+# Postbote ships is a copy of Debian's publicsuffix.
+[ -x /usr/bin/dkimsign ] || missing+=(python3-dkim)
+[ -f /usr/share/publicsuffix/public_suffix_list.dat ] || missing+=(publicsuffix)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -45,6 +45,28 @@ internal static class DnsName
         return n;
     }
 
+    /// <summary>The query form of <paramref name="name"/> under <paramref name="syntax"/>: host names as
+    /// <see cref="Normalize(string)"/>; any text: printable US-ASCII and spaces in labels of 1 to 63 octets, at most 253
+    /// characters, lower case, no trailing dot.</summary>
+    /// <exception cref="ArgumentException">Not a name of that syntax.</exception>
+    public static string Normalize(string name, DnsNameSyntax syntax)
+    {
+        if (syntax == DnsNameSyntax.HostName) return Normalize(name);
+        ArgumentNullException.ThrowIfNull(name);
+        string n = name.EndsWith('.') ? name[..^1] : name;
+        if (n.Length is 0 or > 253) throw new ArgumentException($"'{name}' is not a domain name: empty or longer than 253 characters", nameof(name));
+        foreach (string label in n.Split('.'))
+        {
+            if (label.Length is 0 or > 63)
+                throw new ArgumentException($"'{name}' is not a domain name: a label is empty or longer than 63 characters", nameof(name));
+            foreach (char c in label)
+            {
+                if (c is < ' ' or > '~') throw new ArgumentException($"'{name}' is not a domain name: a character is not printable US-ASCII", nameof(name));
+            }
+        }
+        return n.ToLowerInvariant();
+    }
+
     /// <summary>The reverse-lookup name of an address: <c>d.c.b.a.in-addr.arpa</c> (RFC 1035 §3.5) or the 32 nibbles under
     /// <c>ip6.arpa</c> (RFC 3596 §2.5).</summary>
     public static string Reverse(IPAddress address)

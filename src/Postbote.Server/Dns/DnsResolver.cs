@@ -92,6 +92,30 @@ public sealed class DnsResolver : IDnsResolver
         LookupAsync(DnsName.Reverse(address), QueryType.PTR,
             answers => answers.PtrRecords().Select(r => DnsName.FromAnswer(r.PtrDomainName.Value)).ToList(), cancellationToken);
 
+    /// <inheritdoc/>
+    public ValueTask<DnsResult<IPAddress>> LookupAAsync(string name, DnsNameSyntax syntax, CancellationToken cancellationToken = default) =>
+        LookupAsync(DnsName.Normalize(name, syntax), QueryType.A,
+            answers => answers.ARecords().Select(r => r.Address).ToList(), cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<DnsResult<IPAddress>> LookupAaaaAsync(string name, DnsNameSyntax syntax, CancellationToken cancellationToken = default) =>
+        LookupAsync(DnsName.Normalize(name, syntax), QueryType.AAAA,
+            answers => answers.AaaaRecords().Select(r => r.Address).ToList(), cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<DnsResult<MxRecord>> LookupMxAsync(string domain, DnsNameSyntax syntax, CancellationToken cancellationToken = default) =>
+        LookupAsync(DnsName.Normalize(domain, syntax), QueryType.MX,
+            answers => answers.MxRecords()
+                .Select(r => new MxRecord(r.Preference, DnsName.FromAnswer(r.Exchange.Value)))
+                .OrderBy(r => r.Preference).ThenBy(r => r.Exchange, StringComparer.Ordinal)
+                .ToList(),
+            cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask<DnsResult<TxtRecord>> LookupTxtAsync(string name, DnsNameSyntax syntax, CancellationToken cancellationToken = default) =>
+        LookupAsync(DnsName.Normalize(name, syntax), QueryType.TXT,
+            answers => answers.TxtRecords().Select(r => new TxtRecord(r.Text.ToList())).ToList(), cancellationToken);
+
     /// <summary>One lookup through the cache: the part every record type shares (a TLSA lookup adds only its mapper).</summary>
     private async ValueTask<DnsResult<T>> LookupAsync<T>(string name, QueryType type,
         Func<IReadOnlyList<DnsResourceRecord>, List<T>> records, CancellationToken cancellationToken)

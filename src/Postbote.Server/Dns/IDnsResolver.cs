@@ -53,4 +53,42 @@ public interface IDnsResolver
     /// <exception cref="ArgumentNullException"><paramref name="address"/> is <c>null</c>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     ValueTask<DnsResult<string>> LookupPtrAsync(IPAddress address, CancellationToken cancellationToken = default);
+
+    /// <summary>The IPv4 addresses of a name, checking the name by <paramref name="syntax"/> (SPF's <c>a</c> and
+    /// <c>exists</c> on names built from macros, RFC 7208 §5.3, §5.7).</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="syntax">Which names are accepted.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a name of that syntax.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    ValueTask<DnsResult<IPAddress>> LookupAAsync(string name, DnsNameSyntax syntax, CancellationToken cancellationToken = default);
+
+    /// <summary>The IPv6 addresses of a name, checking the name by <paramref name="syntax"/>.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="syntax">Which names are accepted.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a name of that syntax.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    ValueTask<DnsResult<IPAddress>> LookupAaaaAsync(string name, DnsNameSyntax syntax, CancellationToken cancellationToken = default);
+
+    /// <summary>The MX RRset of a name, checking the name by <paramref name="syntax"/> (SPF's <c>mx</c>, RFC 7208 §5.4).</summary>
+    /// <param name="domain">The name.</param>
+    /// <param name="syntax">Which names are accepted.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="ArgumentException"><paramref name="domain"/> is not a name of that syntax.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    ValueTask<DnsResult<MxRecord>> LookupMxAsync(string domain, DnsNameSyntax syntax, CancellationToken cancellationToken = default);
+
+    /// <summary>The TXT records of a name, checking the name by <paramref name="syntax"/> (SPF records and explanations
+    /// at names built from macros, RFC 7208 §4.4, §6.2).</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="syntax">Which names are accepted.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not a name of that syntax.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    ValueTask<DnsResult<TxtRecord>> LookupTxtAsync(string name, DnsNameSyntax syntax, CancellationToken cancellationToken = default);
 }

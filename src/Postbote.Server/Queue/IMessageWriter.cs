@@ -28,6 +28,16 @@ public interface IMessageWriter : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
     Stream OpenRead(long start);
 
+    /// <summary>Deletes <paramref name="length"/> bytes from <paramref name="start"/> on, moving what follows forward:
+    /// header fields the end-of-data policy removes after the data was written (RFC 8601 §5). An own-file body is
+    /// rewritten from <paramref name="start"/> on and its checksum computed anew.</summary>
+    /// <param name="start">The first byte to delete, counted from the first byte written.</param>
+    /// <param name="length">How many bytes.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not within what was written.</exception>
+    /// <exception cref="IOException">The body file cannot be rewritten.</exception>
+    /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
+    void RemoveRange(long start, long length);
+
     /// <summary>
     /// Writes the envelope and waits until body and envelope are on stable storage (fsync; concurrent commits share one
     /// sync round), then queues the message for delivery.

@@ -109,6 +109,55 @@ internal sealed class SpoolWriter : IMessageWriter
         }
     }
 
+    public void RemoveRange(long start, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + length, _length);
+        if (_state != Open) throw new InvalidOperationException("The message is already committed or aborted.");
+        if (length == 0) return;
+        if (_file is null)
+        {
+            _buffer.AsSpan((int)(start + length), _buffered - (int)(start + length)).CopyTo(_buffer.AsSpan((int)start));
+            _buffered -= (int)length;
+            _length -= length;
+            return;
+        }
+        try
+        {
+            // Move the tail forward in blocks, cut the file, and compute the CRC of the whole file again.
+            byte[] block = new byte[64 * 1024];
+            using (SafeFileHandle read = File.OpenHandle(ExternalPath!, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+            {
+                long from = start + length, to = start;
+                while (from < _fileOffset)
+                {
+                    int n = RandomAccess.Read(read, block.AsSpan(0, (int)Math.Min(block.Length, _fileOffset - from)), from);
+                    if (n == 0) throw new IOException($"{ExternalPath} is shorter than written");
+                    RandomAccess.Write(read, block.AsSpan(0, n), to);
+                    from += n;
+                    to += n;
+                }
+                _fileOffset -= length;
+                _length -= length;
+                RandomAccess.SetLength(read, _fileOffset);
+                uint crc = 0xFFFFFFFFu;
+                for (long at = 0; at < _fileOffset;)
+                {
+                    int n = RandomAccess.Read(read, block.AsSpan(0, (int)Math.Min(block.Length, _fileOffset - at)), at);
+                    if (n == 0) throw new IOException($"{ExternalPath} is shorter than written");
+                    crc = Crc32C.Append(crc, block.AsSpan(0, n));
+                    at += n;
+                }
+                _crc = crc;
+            }
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
     /// <summary>Doubles the buffer (from 16 KiB) up to the inline limit; past it, or when the budget has no room for the
     /// bigger buffer, moves the body to its own file and gives the buffer back.</summary>
     private void Grow(int needed)

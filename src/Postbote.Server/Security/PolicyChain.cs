@@ -4,7 +4,8 @@ namespace Postbote.Security;
 
 /// <summary>
 /// Policies run one after another, in the configured order: at each stage the first that does not accept decides;
-/// when all accept, the header fields they add are gathered in order and any one of them can ask for quarantine.
+/// when all accept, the header fields they add and the byte ranges they remove are gathered in order and any one of
+/// them can ask for quarantine.
 /// </summary>
 public sealed class PolicyChain : IInboundPolicy
 {
@@ -72,6 +73,7 @@ public sealed class PolicyChain : IInboundPolicy
     public async ValueTask<PolicyDecision> CheckDataAsync(SessionInfo session, InboundMessage message, CancellationToken cancellationToken)
     {
         List<string>? headers = null;
+        List<MessageRange>? remove = null;
         bool quarantine = false;
         string? reason = null;
         foreach (IInboundPolicy p in _policies)
@@ -79,12 +81,16 @@ public sealed class PolicyChain : IInboundPolicy
             PolicyDecision d = await p.CheckDataAsync(session, message, cancellationToken).ConfigureAwait(false);
             if (d.Verdict != PolicyVerdict.Accept) return d;
             if (d.AddHeaders is { Count: > 0 } add) (headers ??= []).AddRange(add);
+            if (d.RemoveRanges is { Count: > 0 } ranges)
+                foreach (MessageRange r in ranges)
+                    if (remove is null || !remove.Contains(r)) (remove ??= []).Add(r);
             if (d.Quarantine)
             {
                 quarantine = true;
                 reason ??= d.Reason;
             }
         }
-        return headers is null && !quarantine ? PolicyDecision.Accept : PolicyDecision.AcceptWith(headers, quarantine, reason);
+        if (headers is null && remove is null && !quarantine) return PolicyDecision.Accept;
+        return PolicyDecision.AcceptWith(headers, quarantine, reason) with { RemoveRanges = remove };
     }
 }

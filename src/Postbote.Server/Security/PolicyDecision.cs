@@ -20,6 +20,12 @@ public sealed record PolicyDecision(PolicyVerdict Verdict, SmtpReply? Reply = nu
     /// §2.2.3); <c>null</c> for none. Added in the order of the chain, each policy's in its own order.</summary>
     public IReadOnlyList<string>? AddHeaders { get; init; }
 
+    /// <summary>Byte ranges of the received data to delete before the message is stored (end-of-data stage only), e.g.
+    /// header fields that must not reach the recipient: an Authentication-Results field that claims this host's
+    /// authserv-id (RFC 8601 §5). Each range lies within the header section and ends after a field's CRLF; ranges do
+    /// not overlap; <c>null</c> for none.</summary>
+    public IReadOnlyList<MessageRange>? RemoveRanges { get; init; }
+
     /// <summary>Whether the message is to be filed as junk instead of the inbox (end-of-data stage only): DMARC
     /// <c>p=quarantine</c> (RFC 7489 §6.3).</summary>
     public bool Quarantine { get; init; }

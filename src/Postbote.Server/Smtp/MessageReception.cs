@@ -315,6 +315,25 @@ internal sealed class MessageReception : ITimeoutTarget
             return;
         }
         if (d.Quarantine) _log.LogInformation("message {QueueId} quarantined: {Reason}", _queueId, d.Reason);
+        if (d.RemoveRanges is { Count: > 0 } remove)
+        {
+            try
+            {
+                // From the last to the first, so the earlier offsets stay right; offsets count from the client's data,
+                // which follows Postbote's Received header.
+                foreach (MessageRange r in remove.OrderByDescending(r => r.Start))
+                    message.RemoveRange(_receivedLength + r.Start, r.Length);
+            }
+            catch (IOException e)
+            {
+                _log.LogError(e, "removing header fields failed for {QueueId}", _queueId);
+                await AbortAsync().ConfigureAwait(false);
+                _session.Reply(SmtpReplies.ForWriteFailure(e));
+                _session.ResetTransaction();
+                return;
+            }
+            _log.LogInformation("message {QueueId}: {Count} header field(s) removed", _queueId, remove.Count);
+        }
         MailParameters mp = _transaction.Parameters;
         var envelope = new Envelope(_queueId, _transaction.ReversePath, _transaction.Recipients.ToArray(), _time.GetUtcNow(), mp.Body,
             mp.SmtpUtf8, mp.Return, mp.EnvelopeId, info.Remote.Address.ToString(), _session.Helo ?? "", message.Length,

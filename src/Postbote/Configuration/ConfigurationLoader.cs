@@ -128,6 +128,9 @@ public static partial class ConfigurationLoader
                 case "dnswl": ReadDnswl(Table(key, value), c.DnsLists); break;
                 case "greylist": ReadGreylist(Table(key, value), c.Greylist); break;
                 case "rate_limits": ReadRateLimits(Table(key, value), c.RateLimits); break;
+                case "spf": ReadSpf(Table(key, value), c.Spf); break;
+                case "dkim": ReadDkim(Table(key, value), c); break;
+                case "dmarc": ReadDmarc(Table(key, value), c.Dmarc); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {

@@ -101,6 +101,15 @@ public sealed class PostboteConfiguration
     /// <summary>The key file in use.</summary>
     public string TlsKeyPath => TlsKey ?? Path.Combine(DataDirectory, "tls", "key.pem");
 
+    /// <summary>The <c>[spf]</c> settings.</summary>
+    public Postbote.Security.Spf.SpfOptions Spf { get; set; } = new();
+
+    /// <summary><c>[dkim] verify</c>: whether DKIM signatures of inbound mail are verified. Defaults to <c>true</c>.</summary>
+    public bool DkimVerify { get; set; } = true;
+
+    /// <summary>The <c>[dmarc]</c> settings.</summary>
+    public Postbote.Security.Dmarc.DmarcOptions Dmarc { get; set; } = new();
+
     /// <summary>Where the configuration came from: a file path, or <c>embedded default</c>.</summary>
     public string Source { get; set; } = "embedded default";
 

@@ -2,6 +2,9 @@ using Microsoft.Extensions.Logging;
 using Postbote.Dns;
 using Postbote.Host.Configuration;
 using Postbote.Security;
+using Postbote.Security.Dkim;
+using Postbote.Security.Dmarc;
+using Postbote.Security.Spf;
 using Postbote.Security.Ube;
 
 namespace Postbote.Host.Startup;
@@ -19,13 +22,28 @@ internal static class InboundPolicies
     /// <param name="loggers">Where policies log.</param>
     /// <param name="time">The clock.</param>
     /// <returns>The chain.</returns>
+    /// <exception cref="IOException">The configured Public Suffix List cannot be read.</exception>
+    /// <exception cref="FormatException">The configured Public Suffix List holds no rule.</exception>
     public static PolicyChain Build(PostboteConfiguration configuration, RelayPolicy relay, IDnsResolver dns, ILoggerFactory loggers,
         TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(loggers);
         // The hop count next: a message in a mail loop (RFC 5321 §6.3) is refused before anything asks DNS about it.
         var policies = new List<IInboundPolicy> { relay, new HopCountPolicy(configuration.Smtp.Limits.HopCountLimit) };
         AddUbePolicies(policies, configuration, dns, loggers, time);
+        if (configuration.Spf.Enabled)
+            policies.Add(new SpfPolicy(new SpfChecker(dns, time), configuration.Spf, configuration.Smtp.HostName, loggers.CreateLogger("Postbote.Security.Spf")));
+        if (configuration.DkimVerify)
+            policies.Add(new DkimVerifyPolicy(new DnsDkimPublicKeyLocator(dns), loggers.CreateLogger("Postbote.Security.Dkim")));
+        // ARC verify goes here, before DMARC.
+        if (configuration.Dmarc.Enabled)
+        {
+            PublicSuffixList suffixes = configuration.Dmarc.PublicSuffixListPath is { } path ? PublicSuffixList.Load(path) : PublicSuffixList.LoadEmbedded();
+            policies.Add(new DmarcPolicy(dns, suffixes, configuration.Dmarc, Random.Shared, loggers.CreateLogger("Postbote.Security.Dmarc")));
+        }
+        policies.Add(new AuthenticationResultsPolicy(configuration.Smtp.HostName,
+            configuration.Spf.Enabled || configuration.DkimVerify || configuration.Dmarc.Enabled));
         return new PolicyChain(policies);
     }
 

@@ -99,6 +99,17 @@ public sealed class ServerOptions
     /// never asks the machine's resolver: its lookups fail at once and mail for other domains stays deferred.</summary>
     public IReadOnlyList<string> DnsServers { get; set; } = ["127.0.0.1:1"];
 
+    /// <summary>Whether SPF, DKIM verification and DMARC run (<c>[spf] enabled</c>, <c>[dkim] verify</c>,
+    /// <c>[dmarc] enabled</c>). Off unless a test turns them on: with no DNS server the other tests would wait for
+    /// lookups, and their messages would carry an Authentication-Results field before the Received field they check.</summary>
+    public bool AuthenticationChecks { get; set; }
+
+    /// <summary><c>[spf] fail_action</c>, or <c>null</c> for the default.</summary>
+    public string? SpfFailAction { get; set; }
+
+    /// <summary><c>[dmarc] policy_action</c>, or <c>null</c> for the default.</summary>
+    public string? DmarcPolicyAction { get; set; }
+
     /// <summary>[relay] port.</summary>
     public int? RelayPort { get; set; }
 
@@ -229,6 +240,11 @@ public sealed class ServerOptions
         toml.Append("\n[dns]\n");
         toml.Append(CultureInfo.InvariantCulture, $"servers = {List(DnsServers)}\n");
         toml.Append("timeout = 1\nretries = 0\n");
+        toml.Append(CultureInfo.InvariantCulture, $"\n[spf]\nenabled = {(AuthenticationChecks ? "true" : "false")}\n");
+        Text(toml, "fail_action", SpfFailAction);
+        toml.Append(CultureInfo.InvariantCulture, $"\n[dkim]\nverify = {(AuthenticationChecks ? "true" : "false")}\n");
+        toml.Append(CultureInfo.InvariantCulture, $"\n[dmarc]\nenabled = {(AuthenticationChecks ? "true" : "false")}\n");
+        Text(toml, "policy_action", DmarcPolicyAction);
         if (RelayPort is not null || Smarthost is not null || HeloName is not null || BindAddress is not null || BindAddress6 is not null || AddressPreference is not null)
         {
             toml.Append("\n[relay]\n");

@@ -33,6 +33,10 @@ public sealed class DnsQueryCounter : IAsyncDisposable
     /// <summary>The address to give the resolver under test.</summary>
     public IPEndPoint EndPoint { get; }
 
+    /// <summary>Decides which queries go unanswered (by name, lower case without trailing dot, and type number): such a
+    /// query is counted and dropped, as a server that times out. <c>null</c> passes every query on.</summary>
+    public Func<string, int, bool>? Drop { get; set; }
+
     /// <summary>Every query received so far.</summary>
     public int Total => Volatile.Read(ref total);
 
@@ -82,7 +86,7 @@ public sealed class DnsQueryCounter : IAsyncDisposable
             if (!DnsWire.TryReadQuestion(query.Buffer, out ushort id, out string name, out int type)) continue;
             counts.AddOrUpdate((name, type), 1, (_, n) => n + 1);
             Interlocked.Increment(ref total);
-            if (back is null) continue;
+            if (back is null || Drop?.Invoke(name, type) == true) continue;
             waiting[id] = query.RemoteEndPoint;
             await back.SendAsync(query.Buffer, upstream!, stop.Token).ConfigureAwait(false);
         }

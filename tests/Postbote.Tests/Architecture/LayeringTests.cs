@@ -23,7 +23,7 @@ public class LayeringTests
     /// reach. The executable's own namespaces (Host: the composition root, the command line, configuration) may reach
     /// everything, except Host.Control.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns", @"Host\.Control", "Host"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", @"Host\.Control", "Host"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -70,6 +70,13 @@ public class LayeringTests
     public void ReceivingNeverCallsDelivery() =>
         Types().That().ResideInNamespaceMatching(Postbote("Smtp"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Delivery", "MailStore")))
+            .Check(Code);
+
+    [Fact]
+    public void SpfIsDnsAloneAndReadsNoMessage() =>
+        Types().That().ResideInNamespaceMatching(Postbote(@"Security\.Spf"))
+            .Should().NotDependOnAny(Types(includeReferenced: true).That().ResideInNamespaceMatching(@"^MimeKit(\..*)?$|" + Postbote("Smtp", "Queue", "MailStore", "Delivery")))
+            .Because("check_host() needs the client address, the identity and DNS, nothing of the message")
             .Check(Code);
 
     [Fact]

@@ -89,6 +89,32 @@ public sealed class SpoolTests : IDisposable
         Assert.False(handed.IsRecovered);
     }
 
+    [Theory]
+    [InlineData(2048)]
+    [InlineData(Spool.InlineLimit + 5000)]
+    public async Task RemovedRangesAreGoneAfterRecoveryAndTheChecksumHolds(int length)
+    {
+        byte[] body = Body(length);
+        QueueId id = QueueId.New(DateTimeOffset.UtcNow);
+        using (Spool first = NewSpool())
+        {
+            await using IMessageWriter writer = await first.BeginAsync(id, CancellationToken.None);
+            for (int i = 0; i < body.Length; i += 1000)
+                await writer.WriteAsync(body.AsMemory(i, Math.Min(1000, body.Length - i)), CancellationToken.None);
+            // From the last range to the first, as the reception removes them.
+            writer.RemoveRange(900, 100);
+            writer.RemoveRange(10, 3);
+            Assert.Equal(length - 103, writer.Length);
+            await writer.CommitAsync(EnvelopeFor(id, "alice@example.com"), CancellationToken.None);
+        }
+        byte[] expected = [.. body[..10], .. body[13..900], .. body[1000..]];
+        using Spool spool = NewSpool();
+        List<SpoolEntry> recovered = await RecoverAllAsync(spool);
+        Assert.Equal([id], recovered.Select(e => e.Envelope.Id));
+        Assert.Equal(expected, Spool.ReadBody(recovered[0]));
+        Assert.Equal(expected.Length, recovered[0].Envelope.Size);
+    }
+
     [Fact]
     public async Task CommittedMessagesAreRecoveredByAFreshSpool()
     {

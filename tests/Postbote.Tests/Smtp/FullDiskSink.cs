@@ -46,6 +46,10 @@ public sealed class FullDiskSink(bool failAtBegin) : IMessageSink
 
         public Stream OpenRead(long start) => new MemoryStream();
 
+        public void RemoveRange(long start, long length)
+        {
+        }
+
         public ValueTask CommitAsync(Envelope envelope, CancellationToken cancellationToken)
         {
             WriteToDisk("envelope"u8);

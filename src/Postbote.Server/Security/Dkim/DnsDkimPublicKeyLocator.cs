@@ -1,0 +1,63 @@
+using MimeKit.Cryptography;
+using Org.BouncyCastle.Crypto;
+using Postbote.Dns;
+
+namespace Postbote.Security.Dkim;
+
+/// <summary>
+/// Finds DKIM public keys through Postbote's resolver (RFC 6376 §3.6.2.2: "All DKIM keys are stored in a subdomain named
+/// "_domainkey". Given a DKIM-Signature field with a "d=" tag of "example.com" and an "s=" tag of "foo.bar", the DNS query
+/// will be for "foo.bar._domainkey.example.com"."), so answers share the resolver's cache and its configured servers.
+/// </summary>
+public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
+{
+    private readonly IDnsResolver _dns;
+
+    /// <summary>Creates the locator.</summary>
+    /// <param name="dns">The resolver.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dns"/> is <c>null</c>.</exception>
+    public DnsDkimPublicKeyLocator(IDnsResolver dns)
+    {
+        ArgumentNullException.ThrowIfNull(dns);
+        _dns = dns;
+    }
+
+    /// <summary>Synchronous lookups are not offered: the verifier is always called asynchronously.</summary>
+    /// <param name="methods">The query methods (<c>dns/txt</c>).</param>
+    /// <param name="domain">The signing domain.</param>
+    /// <param name="selector">The selector.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("DKIM keys are looked up asynchronously");
+
+    /// <summary>Looks up <c>selector._domainkey.domain</c> TXT and reads the key record (RFC 6376 §3.6.1).</summary>
+    /// <param name="methods">The query methods; only <c>dns/txt</c> exists (RFC 6376 §3.5 q=).</param>
+    /// <param name="domain">The signing domain (d=).</param>
+    /// <param name="selector">The selector (s=).</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The key.</returns>
+    /// <exception cref="DkimKeyException">No key record, or the lookup failed (<see cref="DkimKeyException.Temporary"/>).</exception>
+    /// <exception cref="MimeKit.ParseException">The key record does not parse.</exception>
+    public override async Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector,
+        CancellationToken cancellationToken = default)
+    {
+        string name = selector + "._domainkey." + domain;
+        DnsResult<TxtRecord> r;
+        try
+        {
+            r = await _dns.LookupTxtAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException)
+        {
+            throw new DkimKeyException($"{name} is not a domain name", temporary: false);
+        }
+        if (r.Outcome == DnsOutcome.TemporaryFailure) throw new DkimKeyException($"TXT {name}: {r.Failure}", temporary: true);
+        // RFC 6376 §6.1.2: "If the query for the public key fails because the corresponding key record does not exist,
+        // the Verifier MUST immediately return PERMFAIL (no key for signature)."
+        TxtRecord? record = r.Records.FirstOrDefault(t => t.Text.Contains("p=", StringComparison.Ordinal));
+        if (record is null) throw new DkimKeyException($"no key record at {name}", temporary: false);
+        return GetPublicKey(record.Text);
+    }
+}
