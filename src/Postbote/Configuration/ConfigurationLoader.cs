@@ -124,6 +124,8 @@ public static partial class ConfigurationLoader
                     }
                     break;
                 case "queue": ReadQueue(Table(key, value), c.Queue); break;
+                case "dkim": ReadDkim(Table(key, value), c); break;
+                case "arc": ReadArc(Table(key, value), c.Arc); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {
@@ -143,6 +145,7 @@ public static partial class ConfigurationLoader
         if (c.TlsLegacyCiphersOnMx)
             c.Smtp.Listeners = c.Smtp.Listeners.Select(l => l.Kind == ListenerKind.Mx ? l with { LegacyTlsCiphers = true } : l).ToList();
         c.Local.MaildirRoot = maildirRoot ?? Path.Combine(c.DataDirectory, "mail");
+        ResolveDkimKeys(c);
         try
         {
             c.Smtp.Limits.Validate();

@@ -23,6 +23,8 @@ internal static class InboundPolicies
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var policies = new List<IInboundPolicy> { relay };
+        // ARC verify: after DKIM verify, before DMARC (which may take a passing chain into account).
+        if (configuration.Arc.Verify) policies.Add(new ArcVerifyPolicy(dns, loggers.CreateLogger<ArcVerifyPolicy>()));
         return new PolicyChain(policies);
     }
 }
