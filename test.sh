@@ -31,6 +31,11 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
+# dkimpy (dkimverify, dkimsign, arcsign, arcverify) as the other side of DKIM signing and ARC, with dnspython to ask the
+# test's nsd for keys and authres, which dkimpy's ARC signing needs.
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || missing+=(python3-dkim)
+/usr/bin/python3 -c 'import dns.resolver' >/dev/null 2>&1 || missing+=(python3-dnspython)
+/usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || missing+=(python3-authres)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -18,7 +18,7 @@ public sealed class ArcSettings
     /// <summary>The <c>s=</c> of our ARC sets (setting <c>arc.selector</c>); needs <see cref="SealDomain"/>.</summary>
     public string? SealSelector { get; set; }
 
-    /// <summary>The PEM key file of our ARC sets (setting <c>arc.key</c>); defaults to the keygen path of
+    /// <summary>The PEM key file of our ARC sets, an RSA key (setting <c>arc.key</c>; RFC 8617 signs with rsa-sha256 only); defaults to the keygen path of
     /// <see cref="SealDomain"/> and <see cref="SealSelector"/>.</summary>
     public string? SealKey { get; set; }
 }

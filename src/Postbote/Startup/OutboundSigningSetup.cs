@@ -36,7 +36,7 @@ internal static class OutboundSigningSetup
         foreach (DkimSigningKey k in ring.Keys)
             log.LogInformation("DKIM: mail from {Domain} is signed with {Algorithm} under selector {Selector} ({Path})", k.Domain, k.AlgorithmName, k.Selector, k.Path);
         if (seal)
-            log.LogInformation("ARC: forwarded mail is sealed with {Key}", sealKey is null ? "the forwarding domain's first [[dkim.sign]] key" : $"d={sealKey.Domain} s={sealKey.Selector}");
+            log.LogInformation("ARC: forwarded mail is sealed with {Key}", sealKey is null ? "the forwarding domain's first RSA [[dkim.sign]] key" : $"d={sealKey.Domain} s={sealKey.Selector}");
         return new OutboundSigning(new DkimMessageSigner(ring), seal ? new ArcSealer(c.Smtp.HostName) : null, log) { ArcSealKey = sealKey };
     }
 
@@ -75,7 +75,7 @@ internal static class OutboundSigningSetup
         {
             try
             {
-                sealKey = DkimKeyRing.Load([new DkimSignEntry(domain, c.Arc.SealSelector!, c.Arc.SealKey!)]).Keys[0];
+                sealKey = DkimKeyRing.Load([new DkimSignEntry(domain, c.Arc.SealSelector!, c.Arc.SealKey!, DkimAlgorithm.RsaSha256)]).Keys[0];
             }
             catch (DkimKeyException e)
             {

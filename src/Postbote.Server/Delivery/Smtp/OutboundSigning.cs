@@ -15,9 +15,9 @@ namespace Postbote.Delivery.Smtp;
 /// </summary>
 /// <remarks>
 /// A transaction is forwarded when one of its recipients is not an envelope recipient (an alias of a local domain
-/// expanded to an address in another domain). The seal key: <see cref="ArcSealKey"/> when set, else the first
-/// <c>[[dkim.sign]]</c> key of the first envelope recipient's domain that has one (the forwarding domain); without a key
-/// nothing is sealed.
+/// expanded to an address in another domain). The seal key: <see cref="ArcSealKey"/> when set, else the first RSA
+/// <c>[[dkim.sign]]</c> key of the first envelope recipient's domain that has one (the forwarding domain; ARC signs with
+/// rsa-sha256 only); without a key nothing is sealed.
 /// </remarks>
 public sealed class OutboundSigning
 {
@@ -99,7 +99,9 @@ public sealed class OutboundSigning
         if (ArcSealKey is { } configured) return configured;
         foreach (Recipient r in request.Envelope.Recipients)
         {
-            if (Dkim.Keys.For(r.Address.Domain) is [var first, ..]) return first;
+            // RFC 8617 §4.1.3 leaves ARC to rsa-sha256 for now (verifiers such as dkimpy know no other): an Ed25519 key
+            // does not seal.
+            if (Dkim.Keys.For(r.Address.Domain).FirstOrDefault(k => k.Algorithm == DkimAlgorithm.RsaSha256) is { } key) return key;
         }
         return null;
     }
