@@ -123,6 +123,9 @@ public sealed class ServerOptions
     /// <summary>[pop3] plaintext_auth.</summary>
     public bool? Pop3PlaintextAuth { get; set; }
 
+    /// <summary>More TOML, appended after every other table (e.g. <c>[[dkim.sign]]</c> entries); <c>null</c> for none.</summary>
+    public string? ExtraToml { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
     public string ToToml(
         string dataDir,
@@ -229,6 +232,7 @@ public sealed class ServerOptions
 
         toml.Append("\n[log]\n");
         toml.Append(CultureInfo.InvariantCulture, $"level = {Quote(LogLevel)}\n");
+        if (ExtraToml is not null) toml.Append('\n').Append(ExtraToml).Append('\n');
         return toml.ToString();
     }
 
