@@ -164,6 +164,7 @@ public sealed class DkimSigningTests
             RelayPort = receiver.Port,
             Aliases = new Dictionary<string, string[]> { ["fwd@example.com"] = ["bob@one.relay.test"] },
             ExtraToml = SignBothKeys,
+            LogLevel = "debug", // "arc=none" is logged at debug level
         };
         await using var server = new PostboteServer(options, "arc-forward");
         await using NsdServer nsd = await KeysAndDnsAsync(server);

@@ -45,7 +45,9 @@ public sealed class ArcVerifyPolicy : IInboundPolicy
             ? Result(session, "none", null)
             : await VerifyAsync(session, message, cancellationToken).ConfigureAwait(false);
         message.Transaction.Add(result);
-        _logger.LogInformation("{QueueId}: arc={Result}{Reason}", message.Id, result.Result, result.Reason is null ? "" : $" ({result.Reason})");
+        // A message without a chain (most of them) is logged only at debug level.
+        _logger.Log(result.Result == "none" ? LogLevel.Debug : LogLevel.Information, "{QueueId}: arc={Result}{Reason}", message.Id, result.Result,
+            result.Reason is null ? "" : $" ({result.Reason})");
         return PolicyDecision.Accept;
     }
 
