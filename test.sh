@@ -31,9 +31,12 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
-# dkimpy (dkimsign, dknewkey) signs the messages whose DKIM signatures Postbote verifies; the Public Suffix List
-# Postbote ships is a copy of Debian's publicsuffix.
-[ -x /usr/bin/dkimsign ] || missing+=(python3-dkim)
+# dkimpy (dkimsign, dkimverify, arcsign, arcverify) signs the messages whose DKIM signatures and ARC chains Postbote
+# verifies and checks the ones it makes, with dnspython to ask the test's nsd for keys and authres, which dkimpy's ARC
+# signing needs; the Public Suffix List Postbote ships is a copy of Debian's publicsuffix.
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || missing+=(python3-dkim)
+/usr/bin/python3 -c 'import dns.resolver' >/dev/null 2>&1 || missing+=(python3-dnspython)
+/usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || missing+=(python3-authres)
 [ -f /usr/share/publicsuffix/public_suffix_list.dat ] || missing+=(publicsuffix)
 if ((${#missing[@]} > 0)); then
   sudo=""

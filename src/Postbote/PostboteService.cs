@@ -116,6 +116,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 ? "TLS cipher suites: AEAD only on submission listeners; MX listeners also accept CBC and RSA key exchange (tls.legacy_ciphers_on_mx)"
                 : "TLS cipher suites: AEAD only (TLS 1.3; TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305)");
         }
+        // DKIM and ARC keys: read once now, so that a bad key file stops the start with one line.
+        c.Relay.Signing = OutboundSigningSetup.Build(c, _loggers);
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
@@ -157,13 +159,15 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
             throw new StartupException("data_dir " + (e is IOException ? e.Message : $"{_control.SocketPath}: {StartupChecks.Reason(e)}"),
                 StartupException.EnvironmentExitCode, e);
         }
-        if (_tls is not null)
+        if (_tls is not null || c.Relay.Signing is not null)
         {
-            // SIGHUP reloads the certificate; open sessions keep theirs (the default action, ending the process, is cancelled).
+            // SIGHUP reloads the certificate and the DKIM keys; open sessions keep theirs (the default action, ending the
+            // process, is cancelled).
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
             {
                 ctx.Cancel = true;
-                _tls!.Reload();
+                _tls?.Reload();
+                if (c.Relay.Signing is { } signing) OutboundSigningSetup.Reload(c, signing, _log);
             });
         }
         bool pop3 = c.Pop3.Listeners.Count > 0;

@@ -40,23 +40,6 @@ public static partial class ConfigurationLoader
         }
     }
 
-    /// <summary><c>[dkim]</c>: <c>verify</c>. Signing (<c>[[dkim.sign]]</c>) is read elsewhere.</summary>
-    /// <param name="t">The table.</param>
-    /// <param name="c">The configuration to fill.</param>
-    /// <exception cref="FormatException">An unknown key or a bad value; one line naming the setting.</exception>
-    private static void ReadDkim(TomlTable t, PostboteConfiguration c)
-    {
-        foreach (var (k, v) in t)
-        {
-            string name = "dkim." + k;
-            switch (k)
-            {
-                case "verify": c.DkimVerify = Bool(name, v); break;
-                default: throw Unknown(name);
-            }
-        }
-    }
-
     /// <summary><c>[dmarc]</c>: <c>enabled</c>, <c>policy_action</c> ("honour" or "record"), <c>public_suffix_list</c>
     /// (a file, read at start-up).</summary>
     /// <param name="t">The table.</param>

@@ -131,6 +131,7 @@ public static partial class ConfigurationLoader
                 case "spf": ReadSpf(Table(key, value), c.Spf); break;
                 case "dkim": ReadDkim(Table(key, value), c); break;
                 case "dmarc": ReadDmarc(Table(key, value), c.Dmarc); break;
+                case "arc": ReadArc(Table(key, value), c.Arc); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {
@@ -150,6 +151,7 @@ public static partial class ConfigurationLoader
         if (c.TlsLegacyCiphersOnMx)
             c.Smtp.Listeners = c.Smtp.Listeners.Select(l => l.Kind == ListenerKind.Mx ? l with { LegacyTlsCiphers = true } : l).ToList();
         c.Local.MaildirRoot = maildirRoot ?? Path.Combine(c.DataDirectory, "mail");
+        ResolveDkimKeys(c);
         try
         {
             c.Smtp.Limits.Validate();

@@ -57,6 +57,13 @@ public sealed class PostboteConfiguration
     /// <summary>The greylist's directory, <c>{DataDirectory}/greylist</c>.</summary>
     public string GreylistDirectory => Path.Combine(DataDirectory, "greylist");
 
+    /// <summary>The <c>[[dkim.sign]]</c> entries: outbound mail whose From: domain is an entry's domain gets one
+    /// DKIM-Signature per entry. Default: none.</summary>
+    public List<Postbote.Dkim.DkimSignEntry> DkimSign { get; set; } = [];
+
+    /// <summary>The <c>[arc]</c> table: ARC verification of inbound mail, sealing of forwarded mail.</summary>
+    public ArcSettings Arc { get; set; } = new();
+
     /// <summary>The minimum log level. Defaults to Information.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 

@@ -36,7 +36,8 @@ internal static class InboundPolicies
             policies.Add(new SpfPolicy(new SpfChecker(dns, time), configuration.Spf, configuration.Smtp.HostName, loggers.CreateLogger("Postbote.Security.Spf")));
         if (configuration.DkimVerify)
             policies.Add(new DkimVerifyPolicy(new DnsDkimPublicKeyLocator(dns), loggers.CreateLogger("Postbote.Security.Dkim")));
-        // ARC verify goes here, before DMARC.
+        // ARC verify: after DKIM verify, before DMARC (which may take a passing chain into account).
+        if (configuration.Arc.Verify) policies.Add(new ArcVerifyPolicy(dns, loggers.CreateLogger<ArcVerifyPolicy>()));
         if (configuration.Dmarc.Enabled)
         {
             PublicSuffixList suffixes = configuration.Dmarc.PublicSuffixListPath is { } path ? PublicSuffixList.Load(path) : PublicSuffixList.LoadEmbedded();

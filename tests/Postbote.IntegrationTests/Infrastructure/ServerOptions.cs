@@ -155,6 +155,9 @@ public sealed class ServerOptions
     /// <summary>Whole tables appended to the configuration as written (e.g. <c>[greylist]</c>, <c>[dnsbl]</c>).</summary>
     public string? ExtraTables { get; set; }
 
+    /// <summary>More TOML, appended after every other table (e.g. <c>[[dkim.sign]]</c> entries); <c>null</c> for none.</summary>
+    public string? ExtraToml { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
     public string ToToml(
         string dataDir,
@@ -273,6 +276,7 @@ public sealed class ServerOptions
         if (ExtraTables is not null) toml.Append('\n').Append(ExtraTables).Append('\n');
         toml.Append("\n[log]\n");
         toml.Append(CultureInfo.InvariantCulture, $"level = {Quote(LogLevel)}\n");
+        if (ExtraToml is not null) toml.Append('\n').Append(ExtraToml).Append('\n');
         return toml.ToString();
     }
 

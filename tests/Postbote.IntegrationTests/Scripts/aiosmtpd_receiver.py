@@ -26,6 +26,7 @@ class Capture:
                 "helo": session.host_name,
                 "peer": session.peer[0],
                 "mail_from": envelope.mail_from,
+                "mail_options": envelope.mail_options,
                 "rcpt_tos": envelope.rcpt_tos,
                 "content": base64.b64encode(envelope.original_content).decode("ascii"),
             }) + "\n")

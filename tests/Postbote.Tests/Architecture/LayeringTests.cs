@@ -23,7 +23,7 @@ public class LayeringTests
     /// reach. The executable's own namespaces (Host: the composition root, the command line, configuration) may reach
     /// everything, except Host.Control.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", @"Host\.Control", "Host"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", "Dkim", @"Host\.Control", "Host"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -106,6 +106,14 @@ public class LayeringTests
     public void DeliveryDoesNotReachIntoReceiving() =>
         Types().That().ResideInNamespaceMatching(Postbote("Delivery"))
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Smtp", "Security")))
+            .Check(Code);
+
+    [Fact]
+    public void DkimSignsStreamsAndKnowsNoServerPart() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Dkim"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
+            .Because("the signer and the sealer read a message stream that delivery opens, with keys the host loads")
             .Check(Code);
 
     [Fact]

@@ -67,7 +67,15 @@ public sealed partial class SmtpClientSession
                 }
                 body = BodyType.SevenBit;
             }
-            long size = converted?.Length ?? envelope.MessageSize;
+            try
+            {
+                _signatureFields = await SignatureFieldsAsync(request, converted, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SmtpClientException e)
+            {
+                return Fill(results, FromReply(e.Reply));
+            }
+            long size = (converted?.Length ?? envelope.MessageSize) + _signatureFields.Length;
             // RFC 1870 §6: a client that knows the server's SIZE limit does not send a message larger than it; the
             // failure is permanent for that server (5.3.4, RFC 3463 §3.4).
             if (caps.SizeLimit is long limit && size > limit)
@@ -91,6 +99,7 @@ public sealed partial class SmtpClientSession
         }
         finally
         {
+            _signatureFields = [];
             if (converted is not null) await converted.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -287,14 +296,17 @@ public sealed partial class SmtpClientSession
                 throw new SmtpClientException(EnhancedStatusCode.TemporarySystemError, $"cannot read the queued message: {e.Message}", e);
             }
             var encoder = new DataEncoder();
-            long done = 0;
+            // The signature fields first (DKIM-Signature, an ARC set), then the message they sign.
+            if (encode) encoder.Encode(_signatureFields, _out);
+            else _out.Write(_signatureFields);
+            long done = _signatureFields.Length;
             if (converted is null)
             {
                 // The header fields added at the end of data come first (a converted copy already holds them).
                 byte[] added = request.GetAddedHeaderBytes();
                 if (encode) encoder.Encode(added, _out);
                 else _out.Write(added);
-                done = added.Length;
+                done += added.Length;
             }
             long stored = done;
             while (done < size)

@@ -193,6 +193,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
                     session = await SmtpClientSession.ConnectAsync(name, endPoint, protocol, _options.HeloName,
                         _options.Timeouts, _options.ConnectTimeout, opportunisticTls: true, from, _options.OwnHostName, cancellationToken).ConfigureAwait(false);
                     if (credential is not null) await session.AuthenticateAsync(credential, cancellationToken).ConfigureAwait(false);
+                    session.Signing = _options.Signing;
                 }
                 catch (SmtpClientException e)
                 {

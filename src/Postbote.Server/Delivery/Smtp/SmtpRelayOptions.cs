@@ -80,6 +80,10 @@ public sealed class SmtpRelayOptions
     /// the password never goes over clear text.</summary>
     public NetworkCredential? SmarthostCredential { get; set; }
 
+    /// <summary>Signs (DKIM) and seals (ARC) relayed messages (settings <c>[[dkim.sign]]</c> and <c>[arc]</c>), or
+    /// <c>null</c> to relay them as queued. Default: none.</summary>
+    public OutboundSigning? Signing { get; set; }
+
     /// <summary>Checks every value.</summary>
     /// <exception cref="ArgumentException">A value is out of range; the message names the setting and the reason.</exception>
     public void Validate()
