@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
+using Postbote.Core;
 using Postbote.Delivery;
 using Postbote.Delivery.Dsn;
 using Postbote.Delivery.Smtp;
@@ -18,6 +19,8 @@ using Postbote.Security;
 using Postbote.Security.Sasl;
 using Postbote.Security.Users;
 using Postbote.Smtp;
+using Postbote.Tracing;
+using Postbote.Host.Admin;
 
 namespace Postbote.Host;
 
@@ -42,6 +45,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private PosixSignalRegistration? _sighup;
     private DataDirectoryLock? _lock;
     private ControlServer? _control;
+    private MessageEventStore? _trace;
+    private PostboteMetrics? _metrics;
+    private AdminServer? _admin;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -55,6 +61,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
 
     /// <summary>The SMTP service once started.</summary>
     public SmtpServer? Smtp => _smtp;
+
+    /// <summary>The admin HTTP listener once started, or <c>null</c> with <c>[admin] listen = []</c>.</summary>
+    public AdminServer? Admin => _admin;
 
     /// <summary>The POP3 service once started, or <c>null</c> without POP3 listeners.</summary>
     public Pop3Server? Pop3 => _pop3;
@@ -115,6 +124,18 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                 ? "TLS cipher suites: AEAD only on submission listeners; MX listeners also accept CBC and RSA key exchange (tls.legacy_ciphers_on_mx)"
                 : "TLS cipher suites: AEAD only (TLS 1.3; TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305)");
         }
+        // The message trace ({data_dir}/trace) and the instruments, handed to every part that reports.
+        c.Trace.Directory = c.TraceDirectory;
+        _trace = new MessageEventStore(c.Trace, _loggers.CreateLogger<MessageEventStore>());
+        try
+        {
+            _trace.Start();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"data_dir {Path.GetFullPath(c.TraceDirectory)}: {StartupChecks.Reason(e)}", StartupException.EnvironmentExitCode, e);
+        }
+        _metrics = new PostboteMetrics();
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
@@ -136,11 +157,17 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         };
         // Bounces, delay and success notices (RFC 3464) go back into the spool from the null reverse-path.
         var notifier = new DsnNotifier(new DsnOptions { HostName = c.Smtp.HostName, MessageLifetime = c.Queue.MaxLifetime },
-            _spool, _loggers.CreateLogger<DsnNotifier>());
-        _scheduler = new QueueScheduler(_spool, router, c.Queue, _loggers.CreateLogger<QueueScheduler>(), notifier: notifier);
+            _spool, _loggers.CreateLogger<DsnNotifier>(), events: _trace);
+        _scheduler = new QueueScheduler(_spool, router, c.Queue, _loggers.CreateLogger<QueueScheduler>(), notifier: notifier,
+            events: _trace, metrics: _metrics);
+        QueueScheduler scheduler = _scheduler;
+        _metrics.ObserveQueueSize(() => scheduler.List().SelectMany(m => m.Recipients)
+            .Where(r => r.Status is DeliveryStatus.Queued or DeliveryStatus.Deferred or DeliveryStatus.Held)
+            .GroupBy(r => r.Status.ToString().ToLowerInvariant())
+            .Select(g => new KeyValuePair<string, long>(g.Key, g.LongCount())));
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
         // The control socket steers the queue through the scheduler, the spool's one writer.
-        _control = new ControlServer(c.DataDirectory, _scheduler, _loggers.CreateLogger<ControlServer>());
+        _control = new ControlServer(c.DataDirectory, _scheduler, _loggers.CreateLogger<ControlServer>(), trace: _trace);
         try
         {
             await _control.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -184,9 +211,23 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
         SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth);
+        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth,
+            _trace, _metrics);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
+        if (c.Admin.Listen.Count > 0)
+        {
+            _admin = new AdminServer(c.Admin, _scheduler, _trace, _metrics, users, _loggers);
+            try
+            {
+                await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new StartupException($"admin.listen {string.Join(", ", c.Admin.Listen)}: cannot listen: {e.Message}",
+                    StartupException.EnvironmentExitCode, e);
+            }
+        }
     }
 
     /// <summary>Starts the POP3 service over the Maildirs local delivery writes, with the SASL mechanisms and the failure
@@ -237,6 +278,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     /// <returns>A task that completes when stopped.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_admin is not null) await _admin.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_pop3 is not null) await _pop3.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_control is not null) await _control.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -249,11 +291,14 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sighup?.Dispose();
+        if (_admin is not null) await _admin.DisposeAsync().ConfigureAwait(false);
         if (_pop3 is not null) await _pop3.DisposeAsync().ConfigureAwait(false);
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);
+        if (_trace is not null) await _trace.DisposeAsync().ConfigureAwait(false);
+        _metrics?.Dispose();
         _spool?.Dispose();
         _maildirBarrier?.Dispose();
         _lock?.Dispose();

@@ -7,6 +7,7 @@ using Postbote.Net;
 using Postbote.Protocol.Smtp;
 using Postbote.Queue;
 using Postbote.Security;
+using Postbote.Tracing;
 
 namespace Postbote.Smtp;
 
@@ -42,6 +43,7 @@ internal sealed class MessageReception : ITimeoutTarget
     private bool _headerComplete;
     private long _dataStart;
     private long _dataBytes;
+    private MessageIdScanner? _messageId;
 
     /// <summary>Creates the reception of a session.</summary>
     /// <param name="session">The session: replies, identity, greeting and connection.</param>
@@ -205,6 +207,7 @@ internal sealed class MessageReception : ITimeoutTarget
         if (faults != DataFaults.None)
         {
             _log.LogInformation("message refused: {Faults}, {Bytes} bytes", faults, _messageBytes);
+            _server.Metrics?.Refused("data_fault");
             _session.Reply(SmtpReplies.ForFaults(faults));
             await AbortAsync().ConfigureAwait(false);
             _session.ResetTransaction();
@@ -249,6 +252,7 @@ internal sealed class MessageReception : ITimeoutTarget
     {
         if (_bodyBuffer is null || _bodyBuffer.WrittenCount == 0) return;
         CaptureHeaderSection(_bodyBuffer.WrittenSpan);
+        (_messageId ??= new MessageIdScanner()).Feed(_bodyBuffer.WrittenSpan);
         if (_message is not null)
         {
             try
@@ -272,6 +276,7 @@ internal sealed class MessageReception : ITimeoutTarget
         IMessageWriter? message = _message;
         if (message is null)
         {
+            _server.Metrics?.Refused("storage");
             _session.Reply(_writeFailure ?? SmtpReply.QueueWriteError);
             _session.ResetTransaction();
             return;
@@ -283,6 +288,7 @@ internal sealed class MessageReception : ITimeoutTarget
             if (d.Verdict != PolicyVerdict.Accept)
             {
                 _log.LogInformation("message refused: {Reason}", d.Reason);
+                _server.Metrics?.Refused("policy_data");
                 await AbortAsync().ConfigureAwait(false);
                 _session.Reply(d.Reply!);
                 _session.ResetTransaction();
@@ -292,6 +298,7 @@ internal sealed class MessageReception : ITimeoutTarget
         MailParameters mp = _transaction.Parameters;
         var envelope = new Envelope(_queueId, _transaction.ReversePath, _transaction.Recipients.ToArray(), _time.GetUtcNow(), mp.Body,
             mp.SmtpUtf8, mp.Return, mp.EnvelopeId, info.Remote.Address.ToString(), _session.Helo ?? "", message.Length);
+        long commitStart = _time.GetTimestamp();
         try
         {
             await message.CommitAsync(envelope, CancellationToken.None).ConfigureAwait(false);
@@ -301,6 +308,7 @@ internal sealed class MessageReception : ITimeoutTarget
         catch (IOException e)
         {
             _log.LogError(e, "commit failed for {QueueId}", _queueId);
+            _server.Metrics?.Refused("storage");
             await AbortAsync().ConfigureAwait(false);
             _session.Reply(SmtpReplies.ForWriteFailure(e));
             _session.ResetTransaction();
@@ -308,8 +316,42 @@ internal sealed class MessageReception : ITimeoutTarget
         }
         _log.LogInformation("queued {QueueId} from={ReversePath} nrcpt={Recipients} size={Size}",
             _queueId, envelope.ReversePathText, envelope.Recipients.Count, envelope.Size);
+        double commitSeconds = _time.GetElapsedTime(commitStart).TotalSeconds;
+        _server.Metrics?.MessageAccepted(commitSeconds);
+        Trace(envelope, info, commitSeconds);
         _session.Reply(SmtpReplies.Queued(_queueId));
         _session.ResetTransaction();
+    }
+
+    /// <summary>The trace of a queued message: its reception, the policy's decisions, the commit.</summary>
+    private void Trace(Envelope envelope, SessionInfo info, double commitSeconds)
+    {
+        IMessageEvents events = _server.Events;
+        if (events is NullMessageEvents) return;
+        DateTimeOffset now = _time.GetUtcNow();
+        System.Net.Security.SslStream? tls = _session.Connection.Tls;
+        events.Record(_queueId, new MessageEvent(envelope.ReceivedAt, MessageEventKind.Received)
+        {
+            Client = info.Remote.Address.ToString(),
+            Helo = _session.Helo,
+            Tls = tls is null ? null : tls.SslProtocol + " " + tls.NegotiatedCipherSuite,
+            User = info.AuthenticatedUser,
+            MessageId = _messageId?.MessageId,
+            From = envelope.ReversePathText,
+            Recipients = envelope.Recipients.Select(r => r.Address.ToString()).ToArray(),
+            Size = envelope.Size,
+        });
+        foreach (var (stage, recipient, verdict, reason) in _transaction.Decisions)
+        {
+            events.Record(_queueId, new MessageEvent(envelope.ReceivedAt, MessageEventKind.Policy)
+            {
+                Stage = stage,
+                Recipients = recipient is null ? null : [recipient],
+                Result = verdict,
+                Reason = reason,
+            });
+        }
+        events.Record(_queueId, new MessageEvent(now, MessageEventKind.Committed) { Seconds = Math.Round(commitSeconds, 6) });
     }
 
     /// <summary>Drops the message being received, if any: the spool deletes what it wrote.</summary>
@@ -348,6 +390,7 @@ internal sealed class MessageReception : ITimeoutTarget
     {
         _headerCapture = null;
         _headerComplete = false;
+        _messageId?.Reset();
         _bdatActive = false;
         _bdatFailure = null;
         _messageBytes = 0;

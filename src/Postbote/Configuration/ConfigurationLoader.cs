@@ -124,6 +124,8 @@ public static partial class ConfigurationLoader
                     }
                     break;
                 case "queue": ReadQueue(Table(key, value), c.Queue); break;
+                case "trace": ReadTrace(Table(key, value), c.Trace); break;
+                case "admin": ReadAdmin(Table(key, value), c.Admin); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {
