@@ -31,6 +31,12 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
+# promtool (Debian's prometheus package) checks the /metrics output; curl fetches it.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Headless Chromium and its WebDriver for the queue page test (Selenium drives /usr/bin/chromedriver).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -210,11 +210,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
         SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
-        var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth,
-            _trace, _metrics);
-        await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
-        if (pop3) StartPop3(c, auth!, smtpAfterPop);
+        // The admin listener before SMTP: a server that answers SMTP also answers /metrics.
         if (c.Admin.Listen.Count > 0)
         {
             _admin = new AdminServer(c.Admin, _scheduler, _trace, _metrics, users, _loggers);
@@ -228,6 +224,11 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
                     StartupException.EnvironmentExitCode, e);
             }
         }
+        var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
+        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth,
+            _trace, _metrics);
+        await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (pop3) StartPop3(c, auth!, smtpAfterPop);
     }
 
     /// <summary>Starts the POP3 service over the Maildirs local delivery writes, with the SASL mechanisms and the failure
