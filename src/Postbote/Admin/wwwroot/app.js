@@ -75,6 +75,7 @@ async function act(id, action) {
 }
 
 async function showTrace(id) {
+  tracing = id;
   const data = await api('GET', '/api/trace/' + encodeURIComponent(id));
   $('trace-id').textContent = id;
   const body = $('trace').tBodies[0];
@@ -94,6 +95,8 @@ async function showTrace(id) {
 function chart(svg, minutes, key) {
   const values = minutes.map(m => m[key]);
   const max = Math.max(1, ...values);
+  const total = values.reduce((a, b) => a + b, 0);
+  svg.parentElement.querySelector('figcaption').textContent = key + ': ' + total + ' in the last hour, at most ' + Math.max(...values) + ' a minute';
   const w = 300 / values.length;
   svg.replaceChildren();
   values.forEach((v, i) => {
@@ -117,9 +120,11 @@ async function loadStats() {
   chart($('chart-deferred'), data.minutes, 'deferred');
 }
 
+let tracing = null;
+
 async function refresh() {
   try {
-    await Promise.all([loadQueue(), loadStats()]);
+    await Promise.all([loadQueue(), loadStats(), tracing ? showTrace(tracing) : Promise.resolve()]);
   } catch (e) {
     if (e.status === 401) showLogin(); else $('status').textContent = e.message;
   }
