@@ -13,9 +13,10 @@ namespace Postbote.Tracing;
 /// with one write, so no SMTP reply waits for the trace. The files are not synced: a crash may lose the last batch of
 /// events, never a message.
 /// </summary>
-/// <remarks>Bounded on disk: a segment is closed at <see cref="TraceOptions.SegmentSize"/>; whole segments are deleted,
-/// oldest first, while the store is larger than <see cref="TraceOptions.MaxSize"/> or their newest event is older than
-/// <see cref="TraceOptions.Retention"/> (checked at start, at each new segment and hourly). Bounded in memory: at most
+/// <remarks>Bounded on disk: a segment is closed at <see cref="TraceOptions.SegmentSize"/> (a batch is at most half of
+/// it); whole segments are deleted, oldest first, while the store is larger than <see cref="TraceOptions.MaxSize"/> or
+/// their newest event is older than <see cref="TraceOptions.Retention"/> (checked at start, at each new segment, after
+/// every quarter segment written and hourly). Bounded in memory: at most
 /// <see cref="MaxPending"/> events wait; more are dropped and counted (<see cref="Dropped"/>), logged once a minute.
 /// Survives restarts: a new run begins a new segment after the ones on disk.</remarks>
 public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
@@ -35,6 +36,7 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
     private FileStream? _segment;
     private long _segmentNumber;
     private long _dropped;
+    private long _written;
     private DateTimeOffset _lastPrune;
     private DateTimeOffset _lastDropWarning;
 
@@ -126,7 +128,7 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
                     batch.Append(EventLine.Format((TracedEvent)item)).Append('\n');
                     count++;
                 }
-                if (batch.Length > 1024 * 1024) break;
+                if (batch.Length > Math.Min(1024 * 1024, _options.SegmentSize / 2)) break;
             }
             if (count > 0) Append(batch, count);
             batch.Clear();
@@ -151,6 +153,13 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
             byte[] bytes = Encoding.UTF8.GetBytes(batch.ToString());
             _segment.Write(bytes);
             _segment.Flush();
+            _written += bytes.Length;
+            if (_written > _options.SegmentSize / 4)
+            {
+                // Over the size now and then, not only at a new segment: the store stays within max_size.
+                _written = 0;
+                Prune();
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

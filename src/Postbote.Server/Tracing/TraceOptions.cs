@@ -11,7 +11,7 @@ public sealed class TraceOptions
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The most the store may take on disk: <c>[trace] max_size</c>, 268,435,456 bytes (256 MiB) by default; the
-    /// oldest segments are deleted first. The store is bounded by this plus at most one batch (below 1 MiB).</summary>
+    /// oldest segments are deleted first, so the store stays within this size (unless one segment alone were larger).</summary>
     public long MaxSize { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>The size in bytes at which a segment file is closed and the next begun: a sixteenth of
