@@ -225,8 +225,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
             }
         }
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth,
-            _trace, _metrics);
+        PolicyChain policy = InboundPolicies.Build(c, new RelayPolicy(recipients, users, smtpAfterPop), dns, _loggers, TimeProvider.System);
+        _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth, _trace, _metrics);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
     }
