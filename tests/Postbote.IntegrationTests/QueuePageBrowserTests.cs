@@ -52,8 +52,12 @@ public sealed class QueuePageBrowserTests(Xunit.Abstractions.ITestOutputHelper o
             // The deferred message, per recipient.
             By row = By.CssSelector($"#queue tbody tr[data-id='{id}']");
             Until(driver, d => d.FindElements(row).Count == 1, "the message's row");
-            IWebElement r = driver.FindElement(row);
-            string[] cells = r.FindElements(By.TagName("td")).Select(c => c.Text).ToArray();
+            string[] cells = [];
+            Until(driver, d =>
+            {
+                cells = d.FindElement(row).FindElements(By.TagName("td")).Select(c => c.Text).ToArray();
+                return true;
+            }, "the row's cells");
             Assert.Equal(id, cells[0]);
             Assert.Equal("<a@example.org>", cells[2]);
             Assert.Equal("bob@remote.test", cells[3]);
@@ -63,14 +67,14 @@ public sealed class QueuePageBrowserTests(Xunit.Abstractions.ITestOutputHelper o
             Assert.Equal("admin@example.com", driver.FindElement(By.Id("who")).Text);
 
             // Its trace.
-            r.FindElement(By.CssSelector("a.trace-link")).Click();
-            Until(driver, d => d.FindElements(By.CssSelector("#trace tbody tr")).Count >= 4, "the trace");
-            string[] kinds = driver.FindElements(By.CssSelector("#trace tbody tr")).Select(t => t.FindElements(By.TagName("td"))[2].Text).ToArray();
-            Assert.Equal(["received", "policy", "committed", "attempt"], kinds);
+            // The table is drawn anew on every refresh: each click finds its element again.
+            Click(driver, By.CssSelector($"#queue tbody tr[data-id='{id}'] a.trace-link"), "the trace link");
+            Until(driver, d => TraceRows(d).Length >= 4, "the trace");
+            Assert.Equal(["received", "policy", "committed", "attempt"], TraceRows(driver).Select(r => r.Kind));
             Save(driver, Path.Combine(artefacts, "queue-page-deferred.png"));
 
             // Retry: delivered at once, and the message leaves the queue.
-            r.FindElement(By.CssSelector("button.action-retry")).Click();
+            Click(driver, By.CssSelector($"#queue tbody tr[data-id='{id}'] button.action-retry"), "the retry button");
             Until(driver, d => d.FindElement(By.Id("status")).Text == $"{id}: retry done" || d.FindElements(row).Count == 0, "the retry");
             Until(driver, d =>
             {
@@ -80,10 +84,11 @@ public sealed class QueuePageBrowserTests(Xunit.Abstractions.ITestOutputHelper o
             }, "the message to leave the queue");
             Until(driver, d => d.FindElement(By.Id("status")).Text == "0 message(s) in the queue", "the empty queue");
             // The open trace follows: the retry, the second attempt (delivered), the removal.
-            Until(driver, d => d.FindElements(By.CssSelector("#trace tbody tr")).Count == 7, "the trace after the retry");
-            kinds = driver.FindElements(By.CssSelector("#trace tbody tr")).Select(t => t.FindElements(By.TagName("td"))[2].Text).ToArray();
-            Assert.Equal(["received", "policy", "committed", "attempt", "queue_action", "attempt", "removed"], kinds);
-            Assert.Contains("result=delivered", driver.FindElements(By.CssSelector("#trace tbody tr"))[5].Text, StringComparison.Ordinal);
+            Until(driver, d => TraceRows(d).Length == 7, "the trace after the retry");
+            var rows = TraceRows(driver);
+            Assert.Equal(["received", "policy", "committed", "attempt", "queue_action", "attempt", "removed"], rows.Select(r => r.Kind));
+            Assert.Contains("result=delivered", rows[5].Details, StringComparison.Ordinal);
+            Assert.Contains("reply=250 2.0.0 taken", rows[5].Details, StringComparison.Ordinal);
             Assert.Equal("accepted: 1 in the last hour, at most 1 a minute", driver.FindElement(By.CssSelector("#chart-accepted")).FindElement(By.XPath("..")).FindElement(By.TagName("figcaption")).Text);
             Save(driver, Path.Combine(artefacts, "queue-page-after-retry.png"));
             Assert.True(await server.WaitForLogAsync($"{id}: to=<bob@remote.test>, relay=", 2, TimeSpan.FromSeconds(10)), server.Diagnostics());
@@ -101,6 +106,18 @@ public sealed class QueuePageBrowserTests(Xunit.Abstractions.ITestOutputHelper o
         driver.GetScreenshot().SaveAsFile(path);
         output.WriteLine("screenshot: " + path);
     }
+
+    /// <summary>The trace table's rows, read in one script (the page redraws the table on every refresh).</summary>
+    private static (string Kind, string Details)[] TraceRows(IWebDriver driver) =>
+        ((IReadOnlyCollection<object>)((IJavaScriptExecutor)driver).ExecuteScript(
+            "return [...document.querySelectorAll('#trace tbody tr')].map(r => r.cells[2].textContent + '\\t' + r.cells[3].textContent)")!)
+        .Select(o => ((string)o).Split('\t', 2)).Select(p => (p[0], p[1])).ToArray();
+
+    private static void Click(IWebDriver driver, By by, string what) => Until(driver, d =>
+    {
+        d.FindElement(by).Click();
+        return true;
+    }, what);
 
     /// <summary>Waits up to 20 s, polling every 200 ms.</summary>
     private static void Until(IWebDriver driver, Func<IWebDriver, bool> condition, string what)
