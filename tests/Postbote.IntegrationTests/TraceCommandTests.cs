@@ -75,6 +75,15 @@ public sealed class TraceCommandTests
             Assert.Contains("the server is not running", stopped.StandardError, StringComparison.Ordinal);
             Assert.Equal(running.StandardOutput, stopped.StandardOutput);
 
+            // On a terminal (script(1) gives it one), reading the files shows progress, then the summary.
+            var tty = await ExternalProcess.RunAsync("script", ["-q", "-e", "-c",
+                $"dotnet {PostboteCli.Quote(RepoLayout.ServerDll)} trace {id} --config {PostboteCli.Quote(server.ConfigPath)} >/dev/null", "/dev/null"],
+                TimeSpan.FromSeconds(60), server.TempDir);
+            Assert.True(tty.ExitCode == 0, tty.Output);
+            Assert.Contains("reading the trace: 50% (", tty.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("reading the trace: 100% (", tty.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains($"postbote: 7 event(s) of 1 message(s); read 1 segment(s), ", tty.StandardOutput, StringComparison.Ordinal);
+
             // Started again: through the new server, still the same.
             await server.StartAsync();
             var restarted = await server.RunCliAsync("trace", id);
