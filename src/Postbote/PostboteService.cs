@@ -40,6 +40,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private QueueScheduler? _scheduler;
     private SmtpDeliveryAgent? _relay;
     private SmtpServer? _smtp;
+    private PolicyChain? _policy;
     private Pop3Server? _pop3;
     private TlsCertificateProvider? _tls;
     private PosixSignalRegistration? _sighup;
@@ -226,6 +227,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
         PolicyChain policy = InboundPolicies.Build(c, new RelayPolicy(recipients, users, smtpAfterPop), dns, _loggers, TimeProvider.System);
+        _policy = policy;
         _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth, _trace, _metrics);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
@@ -295,6 +297,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         if (_admin is not null) await _admin.DisposeAsync().ConfigureAwait(false);
         if (_pop3 is not null) await _pop3.DisposeAsync().ConfigureAwait(false);
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
+        // Policies that hold files or limiters (the greylist store) are released once no session uses them.
+        foreach (IInboundPolicy p in _policy?.Policies ?? []) (p as IDisposable)?.Dispose();
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);

@@ -123,6 +123,16 @@ public sealed class Connection : ITimeoutTarget
     /// <exception cref="IOException">The connection failed.</exception>
     public async ValueTask WaitForInputAsync() => await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
 
+    /// <summary>Whether octets from the client are waiting in the socket's receive buffer (before any pipe is made).</summary>
+    public bool HasPendingInput
+    {
+        get
+        {
+            try { return _socket.Available > 0; }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { return false; }
+        }
+    }
+
     /// <summary>Makes the pipes over the current stream: reads of 1 KiB at least into 4 KiB segments, zero-byte reads
     /// while waiting, writes of 512 octets at least.</summary>
     public void UsePipes()

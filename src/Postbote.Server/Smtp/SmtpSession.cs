@@ -17,7 +17,7 @@ namespace Postbote.Smtp;
 /// Memory is bounded: a command line is at most <see cref="MaxPhysicalLine"/> octets in the buffer (a longer one is
 /// drained and refused with 500 5.5.2).
 /// </summary>
-internal sealed class SmtpSession : IProtocolSession
+internal sealed partial class SmtpSession : IProtocolSession
 {
     /// <summary>The most octets of one command line the session buffers (AUTH's 12,288 of RFC 4954 §4 and CRLF);
     /// longer lines are drained.</summary>
@@ -150,8 +150,15 @@ internal sealed class SmtpSession : IProtocolSession
             {
                 // The greeting goes straight to the connection, then a zero-byte read waits for the client's first byte:
                 // an idle connection holds no pipe, buffer or read state of its own (and no extra async frame).
-                await Connection.WriteAsync(_server.Greeting).ConfigureAwait(false);
-                await Connection.WaitForInputAsync().ConfigureAwait(false);
+                if (GreetPauseApplies)
+                {
+                    if (!await GreetAfterPauseAsync().ConfigureAwait(false)) return;
+                }
+                else
+                {
+                    await Connection.WriteAsync(_server.Greeting).ConfigureAwait(false);
+                    await Connection.WaitForInputAsync().ConfigureAwait(false);
+                }
                 if (ClosedBeforeFirstInput() is { } bye)
                 {
                     await Connection.WriteAsync(bye).ConfigureAwait(false);
