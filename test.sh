@@ -38,6 +38,12 @@ command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
 /usr/bin/python3 -c 'import dns.resolver' >/dev/null 2>&1 || missing+=(python3-dnspython)
 /usr/bin/python3 -c 'import authres' >/dev/null 2>&1 || missing+=(python3-authres)
 [ -f /usr/share/publicsuffix/public_suffix_list.dat ] || missing+=(publicsuffix)
+# promtool (Debian's prometheus package) checks the /metrics output; curl fetches it.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Headless Chromium and its WebDriver for the queue page test (Selenium drives /usr/bin/chromedriver).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
+using Postbote.Core;
 using Postbote.Delivery;
 using Postbote.Delivery.Dsn;
 using Postbote.Delivery.Smtp;
@@ -18,6 +19,8 @@ using Postbote.Security;
 using Postbote.Security.Sasl;
 using Postbote.Security.Users;
 using Postbote.Smtp;
+using Postbote.Tracing;
+using Postbote.Host.Admin;
 
 namespace Postbote.Host;
 
@@ -43,6 +46,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private PosixSignalRegistration? _sighup;
     private DataDirectoryLock? _lock;
     private ControlServer? _control;
+    private MessageEventStore? _trace;
+    private PostboteMetrics? _metrics;
+    private AdminServer? _admin;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -56,6 +62,9 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
 
     /// <summary>The SMTP service once started.</summary>
     public SmtpServer? Smtp => _smtp;
+
+    /// <summary>The admin HTTP listener once started, or <c>null</c> with <c>[admin] listen = []</c>.</summary>
+    public AdminServer? Admin => _admin;
 
     /// <summary>The POP3 service once started, or <c>null</c> without POP3 listeners.</summary>
     public Pop3Server? Pop3 => _pop3;
@@ -118,6 +127,18 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         // DKIM and ARC keys: read once now, so that a bad key file stops the start with one line.
         c.Relay.Signing = OutboundSigningSetup.Build(c, _loggers);
+        // The message trace ({data_dir}/trace) and the instruments, handed to every part that reports.
+        c.Trace.Directory = c.TraceDirectory;
+        _trace = new MessageEventStore(c.Trace, _loggers.CreateLogger<MessageEventStore>());
+        try
+        {
+            _trace.Start();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"data_dir {Path.GetFullPath(c.TraceDirectory)}: {StartupChecks.Reason(e)}", StartupException.EnvironmentExitCode, e);
+        }
+        _metrics = new PostboteMetrics();
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
@@ -144,11 +165,17 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         };
         // Bounces, delay and success notices (RFC 3464) go back into the spool from the null reverse-path.
         var notifier = new DsnNotifier(new DsnOptions { HostName = c.Smtp.HostName, MessageLifetime = c.Queue.MaxLifetime },
-            _spool, _loggers.CreateLogger<DsnNotifier>());
-        _scheduler = new QueueScheduler(_spool, router, c.Queue, _loggers.CreateLogger<QueueScheduler>(), notifier: notifier);
+            _spool, _loggers.CreateLogger<DsnNotifier>(), events: _trace);
+        _scheduler = new QueueScheduler(_spool, router, c.Queue, _loggers.CreateLogger<QueueScheduler>(), notifier: notifier,
+            events: _trace, metrics: _metrics);
+        QueueScheduler scheduler = _scheduler;
+        _metrics.ObserveQueueSize(() => scheduler.List().SelectMany(m => m.Recipients)
+            .Where(r => r.Status is DeliveryStatus.Queued or DeliveryStatus.Deferred or DeliveryStatus.Held)
+            .GroupBy(r => r.Status.ToString().ToLowerInvariant())
+            .Select(g => new KeyValuePair<string, long>(g.Key, g.LongCount())));
         await _scheduler.StartAsync(cancellationToken).ConfigureAwait(false);
         // The control socket steers the queue through the scheduler, the spool's one writer.
-        _control = new ControlServer(c.DataDirectory, _scheduler, _loggers.CreateLogger<ControlServer>());
+        _control = new ControlServer(c.DataDirectory, _scheduler, _loggers.CreateLogger<ControlServer>(), trace: _trace);
         try
         {
             await _control.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -193,10 +220,24 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         }
         // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
         SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
+        // The admin listener before SMTP: a server that answers SMTP also answers /metrics.
+        if (c.Admin.Listen.Count > 0)
+        {
+            _admin = new AdminServer(c.Admin, _scheduler, _trace, _metrics, users, _loggers);
+            try
+            {
+                await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new StartupException($"admin.listen {string.Join(", ", c.Admin.Listen)}: cannot listen: {e.Message}",
+                    StartupException.EnvironmentExitCode, e);
+            }
+        }
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
         PolicyChain policy = InboundPolicies.Build(c, new RelayPolicy(recipients, users, smtpAfterPop), dns, _loggers, TimeProvider.System);
         _policy = policy;
-        _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth);
+        _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth, _trace, _metrics);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         c.Relay.OwnEndpoints.Set(_smtp.BoundEndpoints);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
@@ -250,6 +291,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     /// <returns>A task that completes when stopped.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_admin is not null) await _admin.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_pop3 is not null) await _pop3.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_control is not null) await _control.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -262,6 +304,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sighup?.Dispose();
+        if (_admin is not null) await _admin.DisposeAsync().ConfigureAwait(false);
         if (_pop3 is not null) await _pop3.DisposeAsync().ConfigureAwait(false);
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
         // Policies that hold files or limiters (the greylist store) are released once no session uses them.
@@ -269,6 +312,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);
+        if (_trace is not null) await _trace.DisposeAsync().ConfigureAwait(false);
+        _metrics?.Dispose();
         _spool?.Dispose();
         _maildirBarrier?.Dispose();
         _lock?.Dispose();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
+using Postbote.Tracing;
 
 namespace Postbote.Queue;
 
@@ -139,6 +140,18 @@ public sealed partial class QueueScheduler
                     break;
             }
             states[i] = state;
+            string traced = status switch { "sent" => "delivered", "bounced" => "failed", _ => status };
+            _metrics?.DeliveryAttempted(traced, age);
+            _events.Record(envelope.Id, new MessageEvent(now, MessageEventKind.Attempt)
+            {
+                Recipients = [recipients[i].Address.ToString()],
+                Result = traced,
+                Host = result.RemoteHost ?? "none",
+                Tls = result.Tls,
+                Reply = state.LastReply,
+                Attempt = state.Attempts,
+                Seconds = Math.Round(age.TotalSeconds, 3),
+            });
             if (log)
             {
                 _logger.LogInformation("{QueueId}: to=<{Recipient}>, relay={Relay}, delay={Delay}, attempts={Attempts}, status={Status} ({Reply})",

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
+using Postbote.Tracing;
 
 namespace Postbote.Queue;
 
@@ -48,6 +49,7 @@ public sealed partial class QueueScheduler
         m.ForceDue = true;
         _work.Writer.TryWrite(m);
         _logger.LogInformation("{QueueId}: retry: deferred recipients are due now", id);
+        Traced(id, "retry");
         return Task.FromResult(QueueControlResult.Done);
     }
 
@@ -70,6 +72,7 @@ public sealed partial class QueueScheduler
             m.HoldRequested = true;
             ArmTimer(m);
             _logger.LogInformation("{QueueId}: held ({Held} recipients; {InFlight} in an attempt now are held when it ends)", id, held, m.Attempting.Count);
+            Traced(id, "hold");
             return QueueControlResult.Done;
         }
         finally
@@ -96,6 +99,7 @@ public sealed partial class QueueScheduler
             m.HoldRequested = false;
             _work.Writer.TryWrite(m);
             _logger.LogInformation("{QueueId}: released ({Released} recipients due now)", id, released);
+            Traced(id, "release");
             return QueueControlResult.Done;
         }
         finally
@@ -150,8 +154,13 @@ public sealed partial class QueueScheduler
         m.Retired = true;
         Forget(m);
         _logger.LogInformation("{QueueId}: deleted by the administrator: removed without delivery or notice", id);
+        Traced(id, "delete");
+        _events.Record(id, new MessageEvent(_time.GetUtcNow(), MessageEventKind.Removed) { Reason = "deleted by the administrator" });
         m.Deleted?.TrySetResult();
     }
+
+    private void Traced(QueueId id, string action) =>
+        _events.Record(id, new MessageEvent(_time.GetUtcNow(), MessageEventKind.QueueAction) { Action = action });
 
     private static bool HasDeferred(SpoolEntry entry)
     {

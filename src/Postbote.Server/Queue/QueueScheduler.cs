@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
+using Postbote.Tracing;
 
 namespace Postbote.Queue;
 
@@ -30,6 +31,8 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
     private readonly QueueSchedulerOptions _options;
     private readonly ILogger<QueueScheduler> _logger;
     private readonly TimeProvider _time;
+    private readonly IMessageEvents _events;
+    private readonly PostboteMetrics? _metrics;
     private readonly Channel<QueuedMessage> _work =
         Channel.CreateUnbounded<QueuedMessage>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly ConcurrentDictionary<QueueId, QueuedMessage> _messages = new();
@@ -49,12 +52,18 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
     /// <param name="timeProvider">The clock for retries; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
     /// <param name="notifier">Told about failed, delayed and delivered recipients once their outcome is recorded (the
     /// DSN builder); <c>null</c> for none.</param>
+    /// <param name="events">Where each attempt, removal and administrator's action is traced; <c>null</c> for
+    /// nowhere.</param>
+    /// <param name="metrics">The instruments for delivery attempts and latency; <c>null</c> for none.</param>
     /// <exception cref="ArgumentNullException">The spool, agent, options or logger is <c>null</c>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The options are invalid (see
     /// <see cref="QueueSchedulerOptions.Validate"/>).</exception>
     public QueueScheduler(Spool spool, IDeliveryAgent agent, QueueSchedulerOptions options, ILogger<QueueScheduler> logger,
-        TimeProvider? timeProvider = null, IDeliveryNotifier? notifier = null)
+        TimeProvider? timeProvider = null, IDeliveryNotifier? notifier = null, IMessageEvents? events = null,
+        PostboteMetrics? metrics = null)
     {
+        _events = events ?? NullMessageEvents.Instance;
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(spool);
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(options);
@@ -349,6 +358,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
         {
             await _spool.SaveAsync(entry, CancellationToken.None).ConfigureAwait(false);
             _logger.LogInformation("{QueueId}: removed", entry.Envelope.Id);
+            _events.Record(entry.Envelope.Id, new MessageEvent(_time.GetUtcNow(), MessageEventKind.Removed) { Reason = "every recipient final" });
         }
         catch (IOException e)
         {

@@ -24,6 +24,10 @@ public sealed record RecipientResult(DeliveryOutcome Outcome, SmtpReply Reply)
     /// feedback does.</summary>
     public bool Throttled { get; init; }
 
+    /// <summary>TLS of the connection that gave the result, protocol and cipher suite (e.g. <c>Tls13
+    /// TLS_AES_256_GCM_SHA384</c>); <c>null</c> without TLS or without a connection.</summary>
+    public string? Tls { get; init; }
+
     /// <summary>A delivered result with reply <c>250 2.0.0 <paramref name="text"/></c>.</summary>
     /// <param name="text">The reply text.</param>
     /// <returns>The result.</returns>

@@ -23,6 +23,10 @@ internal sealed class MailTransaction
     /// <summary>The accepted recipients, in order.</summary>
     public List<Recipient> Recipients { get; } = new();
 
+    /// <summary>The inbound policy's decisions in this transaction (stage, recipient, verdict, reason), for the trace
+    /// of the message once it is queued.</summary>
+    public List<(string Stage, string? Recipient, string Verdict, string? Reason)> Decisions { get; } = new();
+
     /// <summary>Begins the transaction (MAIL accepted).</summary>
     /// <param name="reversePath">The reverse-path, or <c>null</c> for <c>&lt;&gt;</c>.</param>
     /// <param name="parameters">MAIL's parameters.</param>
@@ -43,5 +47,6 @@ internal sealed class MailTransaction
         ReversePath = null;
         Parameters = default;
         Recipients.Clear();
+        Decisions.Clear();
     }
 }

@@ -7,6 +7,7 @@ using Postbote.Net;
 using Postbote.Protocol.Smtp;
 using Postbote.Queue;
 using Postbote.Security;
+using Postbote.Tracing;
 
 namespace Postbote.Smtp;
 
@@ -43,6 +44,7 @@ internal sealed class MessageReception : ITimeoutTarget
     private bool _headerCut;
     private long _dataStart;
     private long _dataBytes;
+    private MessageIdScanner? _messageId;
     /// <summary>The length of the Received header at the start of the stored message, in bytes.</summary>
     private long _receivedLength;
 
@@ -208,6 +210,7 @@ internal sealed class MessageReception : ITimeoutTarget
         if (faults != DataFaults.None)
         {
             _log.LogInformation("message refused: {Faults}, {Bytes} bytes", faults, _messageBytes);
+            _server.Metrics?.Refused("data_fault");
             _session.Reply(SmtpReplies.ForFaults(faults));
             await AbortAsync().ConfigureAwait(false);
             _session.ResetTransaction();
@@ -253,6 +256,7 @@ internal sealed class MessageReception : ITimeoutTarget
     {
         if (_bodyBuffer is null || _bodyBuffer.WrittenCount == 0) return;
         CaptureHeaderSection(_bodyBuffer.WrittenSpan);
+        (_messageId ??= new MessageIdScanner()).Feed(_bodyBuffer.WrittenSpan);
         if (_message is not null)
         {
             try
@@ -276,6 +280,7 @@ internal sealed class MessageReception : ITimeoutTarget
         IMessageWriter? message = _message;
         if (message is null)
         {
+            _server.Metrics?.Refused("storage");
             _session.Reply(_writeFailure ?? SmtpReply.QueueWriteError);
             _session.ResetTransaction();
             return;
@@ -309,6 +314,7 @@ internal sealed class MessageReception : ITimeoutTarget
         if (d.Verdict != PolicyVerdict.Accept)
         {
             _log.LogInformation("message refused: {Reason}", d.Reason);
+            _server.Metrics?.Refused("policy_data");
             await AbortAsync().ConfigureAwait(false);
             _session.Reply(d.Reply!);
             _session.ResetTransaction();
@@ -338,6 +344,7 @@ internal sealed class MessageReception : ITimeoutTarget
         var envelope = new Envelope(_queueId, _transaction.ReversePath, _transaction.Recipients.ToArray(), _time.GetUtcNow(), mp.Body,
             mp.SmtpUtf8, mp.Return, mp.EnvelopeId, info.Remote.Address.ToString(), _session.Helo ?? "", message.Length,
             AddedHeaderText(d.AddHeaders), d.Quarantine);
+        long commitStart = _time.GetTimestamp();
         try
         {
             await message.CommitAsync(envelope, CancellationToken.None).ConfigureAwait(false);
@@ -347,6 +354,7 @@ internal sealed class MessageReception : ITimeoutTarget
         catch (IOException e)
         {
             _log.LogError(e, "commit failed for {QueueId}", _queueId);
+            _server.Metrics?.Refused("storage");
             await AbortAsync().ConfigureAwait(false);
             _session.Reply(SmtpReplies.ForWriteFailure(e));
             _session.ResetTransaction();
@@ -354,8 +362,51 @@ internal sealed class MessageReception : ITimeoutTarget
         }
         _log.LogInformation("queued {QueueId} from={ReversePath} nrcpt={Recipients} size={Size}",
             _queueId, envelope.ReversePathText, envelope.Recipients.Count, envelope.Size);
+        double commitSeconds = _time.GetElapsedTime(commitStart).TotalSeconds;
+        _server.Metrics?.MessageAccepted(commitSeconds);
+        Trace(envelope, info, commitSeconds, d);
         _session.Reply(SmtpReplies.Queued(_queueId));
         _session.ResetTransaction();
+    }
+
+    /// <summary>The trace of a queued message: its reception, the policy's decisions, the commit.</summary>
+    private void Trace(Envelope envelope, SessionInfo info, double commitSeconds, PolicyDecision data)
+    {
+        IMessageEvents events = _server.Events;
+        if (events is NullMessageEvents) return;
+        DateTimeOffset now = _time.GetUtcNow();
+        System.Net.Security.SslStream? tls = _session.Connection.Tls;
+        events.Record(_queueId, new MessageEvent(envelope.ReceivedAt, MessageEventKind.Received)
+        {
+            Client = info.Remote.Address.ToString(),
+            Helo = _session.Helo,
+            Tls = tls is null ? null : tls.SslProtocol + " " + tls.NegotiatedCipherSuite,
+            User = info.AuthenticatedUser,
+            MessageId = _messageId?.MessageId,
+            From = envelope.ReversePathText,
+            Recipients = envelope.Recipients.Select(r => r.Address.ToString()).ToArray(),
+            Size = envelope.Size,
+        });
+        foreach (var (stage, recipient, verdict, reason) in _transaction.Decisions)
+        {
+            events.Record(_queueId, new MessageEvent(envelope.ReceivedAt, MessageEventKind.Policy)
+            {
+                Stage = stage,
+                Recipients = recipient is null ? null : [recipient],
+                Result = verdict,
+                Reason = reason,
+            });
+        }
+        if (data.Quarantine || data.Reason is not null || data.AddHeaders is { Count: > 0 })
+        {
+            events.Record(_queueId, new MessageEvent(envelope.ReceivedAt, MessageEventKind.Policy)
+            {
+                Stage = "data",
+                Result = data.Quarantine ? "quarantine" : "accept",
+                Reason = data.Reason,
+            });
+        }
+        events.Record(_queueId, new MessageEvent(now, MessageEventKind.Committed) { Seconds = Math.Round(commitSeconds, 6) });
     }
 
     /// <summary>Drops the message being received, if any: the spool deletes what it wrote.</summary>
@@ -426,6 +477,7 @@ internal sealed class MessageReception : ITimeoutTarget
         if (_headerCapture is { Capacity: <= 8 * 1024 }) _headerCapture.ResetWrittenCount();
         else _headerCapture = null;
         _headerComplete = false;
+        _messageId?.Reset();
         _headerCut = false;
         _bdatActive = false;
         _bdatFailure = null;

@@ -1,3 +1,4 @@
+using Postbote.Tracing;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
@@ -26,11 +27,16 @@ public sealed class SmtpServer : IAsyncDisposable, IProtocolSessionFactory<Liste
     /// <param name="time">The clock for timeouts and timestamps.</param>
     /// <param name="tls">The TLS certificate for STARTTLS and implicit TLS, or <c>null</c> for none.</param>
     /// <param name="authentication">SASL mechanisms and failure limiter for AUTH, or <c>null</c> for no AUTH.</param>
+    /// <param name="events">Where each queued message's reception, policy decisions and commit are traced, or <c>null</c>.</param>
+    /// <param name="metrics">The instruments for sessions, replies, TLS, accepted and refused messages, or <c>null</c>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A limit in <paramref name="options"/> is out of range.</exception>
     /// <exception cref="ArgumentException">An implicit-TLS listener is configured without <paramref name="tls"/>.</exception>
     public SmtpServer(SmtpServerOptions options, IInboundPolicy policy, IMessageSink sink, ILoggerFactory loggers, TimeProvider time,
-        TlsCertificateProvider? tls = null, SmtpAuthentication? authentication = null)
+        TlsCertificateProvider? tls = null, SmtpAuthentication? authentication = null, IMessageEvents? events = null,
+        PostboteMetrics? metrics = null)
     {
+        Events = events ?? NullMessageEvents.Instance;
+        Metrics = metrics;
         if (tls is null && options.Listeners.Any(l => l.ImplicitTls))
             throw new ArgumentException("an implicit-TLS (submissions) listener needs a TLS certificate", nameof(tls));
         Tls = tls;
@@ -56,6 +62,8 @@ public sealed class SmtpServer : IAsyncDisposable, IProtocolSessionFactory<Liste
     internal byte[] Greeting { get; }
     internal TlsCertificateProvider? Tls { get; }
     internal SmtpAuthentication? Authentication { get; }
+    internal IMessageEvents Events { get; }
+    internal PostboteMetrics? Metrics { get; }
 
     /// <summary>The endpoints actually bound (with the real port when 0 was configured), in the order of
     /// <see cref="SmtpServerOptions.Listeners"/>.</summary>

@@ -129,6 +129,7 @@ internal sealed partial class SmtpSession : IProtocolSession
     {
         CancellationTokenRegistration shutdownReg = shutdown.Register(static s => ((SmtpSession)s!).OnShutdown(), this);
         Connection.StartDeadlines();
+        _server.Metrics?.SessionOpened();
         try
         {
             PolicyDecision connect = await _server.Policy.CheckConnectAsync(Info, Connection.Aborted).ConfigureAwait(false);
@@ -514,6 +515,7 @@ internal sealed partial class SmtpSession : IProtocolSession
             return false;
         }
         Info = Info with { IsTls = true };
+        if (Connection.Tls is { } tls) _server.Metrics?.TlsEstablished(tls.SslProtocol.ToString());
         return true;
     }
 
@@ -527,6 +529,7 @@ internal sealed partial class SmtpSession : IProtocolSession
         if (d.Verdict != PolicyVerdict.Accept)
         {
             _log.LogInformation("MAIL from {ReversePath} refused: {Reason}", reversePath?.ToString() ?? "<>", d.Reason);
+            _server.Metrics?.Refused("policy_mail");
             Reply(d.Reply!);
             return;
         }
@@ -551,9 +554,12 @@ internal sealed partial class SmtpSession : IProtocolSession
         if (d.Verdict != PolicyVerdict.Accept)
         {
             _log.LogInformation("RCPT to {ForwardPath} refused: {Reason}", forwardPath, d.Reason);
+            _server.Metrics?.Refused("policy_rcpt");
+            Transaction.Decisions.Add(("rcpt", forwardPath.ToString(), d.Verdict == PolicyVerdict.Defer ? "defer" : "reject", d.Reason));
             Reply(d.Reply!);
             return;
         }
+        Transaction.Decisions.Add(("rcpt", forwardPath.ToString(), "accept", d.Reason));
         Transaction.Recipients.Add(new Recipient(forwardPath, rp.Notify, rp.OriginalRecipient));
         Reply(SmtpReply.RecipientOk);
     }
@@ -609,6 +615,7 @@ internal sealed partial class SmtpSession : IProtocolSession
         _unflushed = true;
         if (_log.IsEnabled(LogLevel.Trace)) _log.LogTrace("S: {Reply}", reply.ToString().TrimEnd());
         int code = (int)reply.Code;
+        _server.Metrics?.ReplySent(code);
         if (code == 421)
         {
             _closing = true;

@@ -5,7 +5,7 @@ namespace Postbote.Host.Cli;
 
 /// <summary>
 /// The <c>postbote</c> command line, parsed with System.CommandLine: <c>serve</c>, <c>reload</c>,
-/// <c>queue list|show|flush|retry|hold|release|delete</c>,
+/// <c>queue list|show|flush|retry|hold|release|delete</c>, <c>trace ID|MESSAGE-ID [--json]</c>,
 /// <c>user add|passwd|remove|list</c>, <c>dkim keygen</c>, each with <c>--help</c>; <c>--version</c>; <c>--config FILE</c> anywhere (without
 /// it the embedded default). Every command but <c>serve</c> says on standard error which data directory it uses; the
 /// commands that only read refuse a data directory that does not exist. Exit codes: 0 success, 1 runtime failure,
@@ -70,6 +70,8 @@ internal static class PostboteCommandLine
 
         root.Subcommands.Add(QueueCommands.Build(
             (r, run) => WithDataDirectoryAsync(r, config, stderr, run), stdout, stderr));
+
+        root.Subcommands.Add(TraceCommand.Build((r, run) => WithDataDirectoryAsync(r, config, stderr, run), stdout, stderr));
 
         root.Subcommands.Add(UserCommands.Build(
             (r, mustExist, run) => WithDataDirectory(r, config, stderr, mustExist, c => run(c.DataDirectory)), stdout, stderr));

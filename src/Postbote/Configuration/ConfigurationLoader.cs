@@ -124,6 +124,8 @@ public static partial class ConfigurationLoader
                     }
                     break;
                 case "queue": ReadQueue(Table(key, value), c); break;
+                case "trace": ReadTrace(Table(key, value), c.Trace); break;
+                case "admin": ReadAdmin(Table(key, value), c.Admin); break;
                 case "dnsbl": ReadDnsbl(Table(key, value), c.DnsLists); break;
                 case "dnswl": ReadDnswl(Table(key, value), c.DnsLists); break;
                 case "greylist": ReadGreylist(Table(key, value), c.Greylist); break;

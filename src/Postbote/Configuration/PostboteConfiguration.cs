@@ -13,6 +13,15 @@ public sealed class PostboteConfiguration
     /// Defaults to <c>./data</c>.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>The message trace (<c>[trace]</c>); its directory is set from <see cref="DataDirectory"/> at start.</summary>
+    public Postbote.Tracing.TraceOptions Trace { get; set; } = new();
+
+    /// <summary>The admin HTTP listener (<c>[admin]</c>): metrics, the queue page, the JSON API.</summary>
+    public Postbote.Host.Admin.AdminOptions Admin { get; set; } = new();
+
+    /// <summary>The message trace's store, <c>{data_dir}/trace</c>.</summary>
+    public string TraceDirectory => Path.Combine(DataDirectory, "trace");
+
     /// <summary>The SMTP service.</summary>
     public SmtpServerOptions Smtp { get; set; } = new();
 

@@ -18,4 +18,7 @@ public enum ControlCommand
     Release,
     /// <summary><c>delete ID</c>: the message leaves the queue without delivery and without a bounce.</summary>
     Delete,
+    /// <summary><c>trace QUERY</c>: the stored events of a message named by queue ID or Message-ID, one JSON line each
+    /// (<see cref="Postbote.Tracing.EventLine"/>), after the events still pending are written.</summary>
+    Trace,
 }

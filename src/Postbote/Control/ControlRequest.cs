@@ -13,10 +13,13 @@ namespace Postbote.Host.Control;
 /// <c>null</c> for <c>list</c> and <c>flush</c>.</param>
 public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
 {
+    /// <summary>For <c>trace</c>: the queue ID or Message-ID as given (printable ASCII without spaces).</summary>
+    public string? Query { get; init; }
+
     /// <summary>Whether a command names one message.</summary>
     /// <param name="command">The command.</param>
     /// <returns><c>false</c> for <c>list</c> and <c>flush</c>.</returns>
-    public static bool TakesId(ControlCommand command) => command is not (ControlCommand.List or ControlCommand.Flush);
+    public static bool TakesId(ControlCommand command) => command is not (ControlCommand.List or ControlCommand.Flush or ControlCommand.Trace);
 
     /// <summary>Parses a request line.</summary>
     /// <param name="line">The line, with or without its LF (and CR).</param>
@@ -53,12 +56,24 @@ public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
             "hold" => ControlCommand.Hold,
             "release" => ControlCommand.Release,
             "delete" => ControlCommand.Delete,
+            "trace" => ControlCommand.Trace,
             _ => null,
         };
         if (command is not { } c)
         {
             error = "unknown command \"" + ControlProtocol.Printable(words[0], 40) + "\"; commands: " + ControlProtocol.Usage;
             return false;
+        }
+        if (c == ControlCommand.Trace)
+        {
+            if (words.Length != 2)
+            {
+                error = "trace takes one queue ID or Message-ID";
+                return false;
+            }
+            request = new ControlRequest(c) { Query = words[1] };
+            error = null;
+            return true;
         }
         if (!TakesId(c))
         {
@@ -110,5 +125,6 @@ public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
 
     /// <summary>The request line without its LF, e.g. <c>hold 0PF3M2K1Q0000042</c>.</summary>
     /// <returns>The line.</returns>
-    public override string ToString() => Id is { } id ? ControlProtocol.Verb(Command) + " " + id.Value : ControlProtocol.Verb(Command);
+    public override string ToString() => Query is { } q ? ControlProtocol.Verb(Command) + " " + q
+        : Id is { } id ? ControlProtocol.Verb(Command) + " " + id.Value : ControlProtocol.Verb(Command);
 }

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Postbote.Queue;
+using Postbote.Tracing;
 
 namespace Postbote.Host.Control;
 
@@ -37,6 +38,7 @@ public sealed class ControlServer : IAsyncDisposable
     private readonly ILogger<ControlServer> _log;
     private readonly TimeSpan _requestTimeout;
     private readonly TimeProvider _time;
+    private readonly MessageEventStore? _trace;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
     private readonly ConcurrentDictionary<Task, bool> _serving = new();
@@ -50,10 +52,12 @@ public sealed class ControlServer : IAsyncDisposable
     /// <param name="requestTimeout">How long a client has to send its request line; <see cref="DefaultRequestTimeout"/>
     /// when <c>null</c>.</param>
     /// <param name="timeProvider">The clock for the ages in replies; <see cref="TimeProvider.System"/> when <c>null</c>.</param>
+    /// <param name="trace">The event store for <c>trace</c>, or <c>null</c> (then <c>trace</c> is refused).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="requestTimeout"/> is not positive.</exception>
     public ControlServer(string dataDirectory, IQueueControl queue, ILogger<ControlServer> logger, TimeSpan? requestTimeout = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null, MessageEventStore? trace = null)
     {
+        _trace = trace;
         ArgumentNullException.ThrowIfNull(dataDirectory);
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(logger);
@@ -293,6 +297,11 @@ public sealed class ControlServer : IAsyncDisposable
                 case ControlCommand.Flush:
                     int due = _queue.Flush();
                     return ([], string.Create(CultureInfo.InvariantCulture, $"{ControlProtocol.Ok} {due} message(s) due now"));
+                case ControlCommand.Trace:
+                    if (_trace is null) return ([], $"{ControlProtocol.No} the server keeps no trace");
+                    TraceResult found = await _trace.FindAsync(request.Query!, token).ConfigureAwait(false);
+                    return (found.Events.Select(EventLine.Format).ToList(), string.Create(CultureInfo.InvariantCulture,
+                        $"{ControlProtocol.Ok} {found.Events.Count} event(s) of {found.Events.Select(e => e.Id).Distinct().Count()} message(s) from {found.Segments} segment(s), {found.Bytes} bytes"));
             }
             QueueControlResult result = request.Command switch
             {

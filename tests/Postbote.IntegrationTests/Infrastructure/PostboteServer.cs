@@ -307,6 +307,13 @@ public sealed class PostboteServer : IAsyncDisposable
         return p.ExitCode;
     }
 
+    /// <summary>Runs <c>postbote ARGS --config FILE</c> (at most 60 s) and returns what it printed.</summary>
+    public async Task<ExternalProcess.Result> RunCliAsync(params string[] args)
+    {
+        await RepoLayout.EnsureServerBuiltAsync();
+        return await ExternalProcess.RunAsync("dotnet", [RepoLayout.ServerDll, .. args, "--config", ConfigPath], TimeSpan.FromSeconds(60), TempDir);
+    }
+
     /// <summary>Runs <c>postbote queue list --config FILE</c> and returns what it printed.</summary>
     public Task<ExternalProcess.Result> QueueListAsync() =>
         ExternalProcess.RunAsync(

@@ -149,6 +149,16 @@ public sealed class ServerOptions
     /// <summary>[pop3] plaintext_auth.</summary>
     public bool? Pop3PlaintextAuth { get; set; }
 
+    /// <summary>[admin] listen: the port on 127.0.0.1 of the admin HTTP listener; <c>null</c> writes <c>listen = []</c>, so
+    /// that servers of parallel tests never reach for the default port 2780.</summary>
+    public int? AdminPort { get; set; }
+
+    /// <summary>[admin] users.</summary>
+    public IReadOnlyList<string> AdminUsers { get; set; } = [];
+
+    /// <summary>[auth] enabled; the admin login needs the user store.</summary>
+    public bool? AuthEnabled { get; set; }
+
     /// <summary>[smtp] greet_pause in seconds.</summary>
     public double? GreetPauseSeconds { get; set; }
 
@@ -215,9 +225,11 @@ public sealed class ServerOptions
             Boolean(toml, "legacy_ciphers_on_mx", TlsLegacyCiphersOnMx);
         }
 
-        if (AuthMaxFailures is not null || AuthFailureWindowSeconds is not null || AuthBlockTimeSeconds is not null || AuthScramPlusTls13 is not null)
+        if (AuthMaxFailures is not null || AuthFailureWindowSeconds is not null || AuthBlockTimeSeconds is not null || AuthScramPlusTls13 is not null
+            || AuthEnabled is not null)
         {
             toml.Append("\n[auth]\n");
+            Boolean(toml, "enabled", AuthEnabled);
             Number(toml, "max_failures", AuthMaxFailures);
             Number(toml, "failure_window", AuthFailureWindowSeconds);
             Number(toml, "block_time", AuthBlockTimeSeconds);
@@ -273,6 +285,9 @@ public sealed class ServerOptions
             }
         }
 
+        toml.Append("\n[admin]\n");
+        toml.Append(CultureInfo.InvariantCulture, $"listen = {List(AdminPort is { } admin ? [$"127.0.0.1:{admin}"] : [])}\n");
+        toml.Append(CultureInfo.InvariantCulture, $"users = {List(AdminUsers)}\n");
         if (ExtraTables is not null) toml.Append('\n').Append(ExtraTables).Append('\n');
         toml.Append("\n[log]\n");
         toml.Append(CultureInfo.InvariantCulture, $"level = {Quote(LogLevel)}\n");

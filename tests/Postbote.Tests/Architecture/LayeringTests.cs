@@ -23,7 +23,7 @@ public class LayeringTests
     /// reach. The executable's own namespaces (Host: the composition root, the command line, configuration) may reach
     /// everything, except Host.Control.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", "Dkim", @"Host\.Control", "Host"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", "Dkim", "Tracing", @"Host\.Control", "Host"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -56,6 +56,14 @@ public class LayeringTests
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
                 Postbote("Protocol", "Net", "Smtp", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Because("the spool, the user file and Maildir delivery share them")
+            .Check(Code);
+
+    [Fact]
+    public void TracingStandsBelowThePartsThatReport() =>
+        Types().That().ResideInNamespaceMatching(Postbote("Tracing"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
+                Postbote("Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", "Security", "Dns", "Host")))
+            .Because("receiving, the queue, delivery and policy all report to it, so it can use none of them")
             .Check(Code);
 
     [Fact]

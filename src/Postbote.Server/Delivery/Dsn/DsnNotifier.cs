@@ -1,3 +1,4 @@
+using Postbote.Tracing;
 using Microsoft.Extensions.Logging;
 using Postbote.Core;
 using Postbote.Queue;
@@ -24,6 +25,7 @@ public sealed class DsnNotifier : IDeliveryNotifier
     private readonly DsnBuilder _builder;
     private readonly IMessageSink _sink;
     private readonly ILogger<DsnNotifier> _logger;
+    private readonly IMessageEvents _events;
     private readonly TimeProvider _time;
     private readonly string _hostName;
 
@@ -33,10 +35,14 @@ public sealed class DsnNotifier : IDeliveryNotifier
     /// <param name="logger">Where each notice sent is logged, with the original's and the notice's queue ID.</param>
     /// <param name="time">The clock for the notice's queue ID and arrival time; <see cref="TimeProvider.System"/> when
     /// <c>null</c>.</param>
+    /// <param name="events">Where each notice is traced (on the original, and as the notice's own reception), or
+    /// <c>null</c>.</param>
     /// <exception cref="ArgumentException">The options are not valid (<see cref="DsnOptions.Validate"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The options are not valid.</exception>
-    public DsnNotifier(DsnOptions options, IMessageSink sink, ILogger<DsnNotifier> logger, TimeProvider? time = null)
+    public DsnNotifier(DsnOptions options, IMessageSink sink, ILogger<DsnNotifier> logger, TimeProvider? time = null,
+        IMessageEvents? events = null)
     {
+        _events = events ?? NullMessageEvents.Instance;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sink);
         ArgumentNullException.ThrowIfNull(logger);
@@ -104,6 +110,17 @@ public sealed class DsnNotifier : IDeliveryNotifier
             QueueId id = await CommitAsync(entry, sender, group, notice.At, cancellationToken).ConfigureAwait(false);
             sent.Add(id);
             _logger.LogInformation("{QueueId}: sender {Kind} notification: {NoticeId}", envelope.Id, LogName(kind), id);
+            DateTimeOffset at = _time.GetUtcNow();
+            string[] about = group.Select(r => envelope.Recipients[r.Index].Address.ToString()).ToArray();
+            _events.Record(envelope.Id, new MessageEvent(at, MessageEventKind.DsnSent)
+            {
+                Related = id.Value, Result = LogName(kind), Recipients = about,
+            });
+            _events.Record(id, new MessageEvent(at, MessageEventKind.Received)
+            {
+                Related = envelope.Id.Value, From = "<>", Recipients = [envelope.ReversePathText.Trim('<', '>')],
+                Reason = $"{LogName(kind)} notification for {envelope.Id.Value}",
+            });
         }
         return sent;
     }

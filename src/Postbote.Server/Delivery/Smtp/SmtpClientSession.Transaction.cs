@@ -366,11 +366,11 @@ public sealed partial class SmtpClientSession
         DeliveryHandover handover = Protocol == SmtpClientProtocol.Lmtp ? DeliveryHandover.Final
             : Capabilities.Offers(SmtpExtensions.Dsn) ? DeliveryHandover.RelayedWithDsn
             : DeliveryHandover.Relayed;
-        return new RecipientResult(outcome, reply) { RemoteHost = RemoteHost, Handover = handover };
+        return new RecipientResult(outcome, reply) { RemoteHost = RemoteHost, Handover = handover, Tls = IsTls ? TlsDescription : null };
     }
 
     private RecipientResult Permanent(SmtpReplyCode code, EnhancedStatusCode status, string text) =>
-        new(DeliveryOutcome.PermanentFailure, new SmtpReply(code, status, text)) { RemoteHost = RemoteHost };
+        new(DeliveryOutcome.PermanentFailure, new SmtpReply(code, status, text)) { RemoteHost = RemoteHost, Tls = IsTls ? TlsDescription : null };
 
     /// <summary>Sets every result not yet decided to <paramref name="result"/>.</summary>
     private static RecipientResult[] Fill(RecipientResult?[] results, RecipientResult result)
