@@ -68,6 +68,9 @@ internal static class PostboteCommandLine
         reload.SetAction(r => WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
         root.Subcommands.Add(reload);
 
+        root.Subcommands.Add(ConfigCommands.CheckConfig(config, stdout, stderr));
+        root.Subcommands.Add(ConfigCommands.ShowConfig(config, stdout, stderr));
+
         root.Subcommands.Add(QueueCommands.Build(
             (r, run) => WithDataDirectoryAsync(r, config, stderr, run), stdout, stderr));
 
@@ -84,6 +87,7 @@ internal static class PostboteCommandLine
         try
         {
             config = path is null ? ConfigurationLoader.Default() : ConfigurationLoader.Load(path);
+            foreach (string warning in config.Warnings) stderr.WriteLine("postbote: warning: " + warning);
             return null;
         }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)

@@ -85,6 +85,10 @@ public sealed class PostboteConfiguration
     /// <summary>The key file in use.</summary>
     public string TlsKeyPath => TlsKey ?? Path.Combine(DataDirectory, "tls", "key.pem");
 
+    /// <summary>One line per renamed setting the file still uses under its old name (<c>old is now new</c>), for the
+    /// server's log and the command line's standard error.</summary>
+    public IList<string> Warnings { get; } = new List<string>();
+
     /// <summary>Where the configuration came from: a file path, or <c>embedded default</c>.</summary>
     public string Source { get; set; } = "embedded default";
 
