@@ -31,6 +31,8 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)   # prlimit: tests u
 [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 [ -x /usr/lib/dovecot/pop3 ] || missing+=(dovecot-pop3d)
 command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
+# systemd-analyze verify checks packaging/postbote.service.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
