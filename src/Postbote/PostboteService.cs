@@ -42,6 +42,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private PosixSignalRegistration? _sighup;
     private DataDirectoryLock? _lock;
     private ControlServer? _control;
+    private Postbote.Host.Sendmail.PickupImporter? _pickup;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -151,6 +152,10 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
             throw new StartupException("data_dir " + (e is IOException ? e.Message : $"{_control.SocketPath}: {StartupChecks.Reason(e)}"),
                 StartupException.EnvironmentExitCode, e);
         }
+        // Messages that sendmail dropped while the server was down, then every second.
+        _pickup = new Postbote.Host.Sendmail.PickupImporter(c.DataDirectory, _spool, c.Smtp.HostName, c.Smtp.Limits.MessageSize,
+            _loggers.CreateLogger<Postbote.Host.Sendmail.PickupImporter>());
+        await _pickup.StartAsync(cancellationToken).ConfigureAwait(false);
         if (_tls is not null)
         {
             // SIGHUP reloads the certificate; open sessions keep theirs (the default action, ending the process, is cancelled).
@@ -240,6 +245,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         if (_pop3 is not null) await _pop3.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_control is not null) await _control.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_pickup is not null) await _pickup.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.StopAsync(cancellationToken).ConfigureAwait(false);
         _log.LogInformation("stopped");
     }

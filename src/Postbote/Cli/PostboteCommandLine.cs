@@ -20,6 +20,13 @@ internal static class PostboteCommandLine
     /// <returns>The exit code.</returns>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        // Invoked as sendmail or mailq (a symlink, as Postfix installs them), or "postbote sendmail ...": sendmail(8)'s own
+        // syntax, read by SendmailArguments rather than by the parser.
+        string invokedAs = SendmailCommand.InvokedAs();
+        if (invokedAs is "sendmail" or "mailq")
+            return await SendmailCommand.RunAsync(args, invokedAs == "mailq", Console.OpenStandardInput(), stdout, stderr).ConfigureAwait(false);
+        if (args is ["sendmail", .. var sendmailArgs])
+            return await SendmailCommand.RunAsync(sendmailArgs, mailq: false, Console.OpenStandardInput(), stdout, stderr).ConfigureAwait(false);
         // "postbote help [COMMAND]" is the older spelling of --help.
         if (args is ["help", .. var topic]) args = [.. topic, "--help"];
         RootCommand root = Build(stdout, stderr);
@@ -68,6 +75,9 @@ internal static class PostboteCommandLine
         reload.SetAction(r => WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
         root.Subcommands.Add(reload);
 
+        // Listed for --help; "postbote sendmail ..." is read before the parser (sendmail(8)'s syntax).
+        root.Subcommands.Add(new Command("sendmail",
+            "sendmail(8) for cron, mail(1) and scripts: [-t] [-f sender] [-i|-oi] [-F name] [-bs] [-bp] [-q] recipients...; also when invoked as 'sendmail' or 'mailq'"));
         root.Subcommands.Add(ConfigCommands.CheckConfig(config, stdout, stderr));
         root.Subcommands.Add(ConfigCommands.ShowConfig(config, stdout, stderr));
 

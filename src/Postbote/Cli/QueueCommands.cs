@@ -69,9 +69,11 @@ internal static class QueueCommands
     /// <param name="stdout">Standard output.</param>
     /// <param name="stderr">Standard error.</param>
     /// <param name="cancellationToken">Cancels the exchange.</param>
+    /// <param name="fromSpool">The lines to print when no server runs, read from the spool, for a request that
+    /// <see cref="FromSpool"/> does not know (<c>mailq</c>); <c>null</c> for the others.</param>
     /// <returns>The exit code.</returns>
     public static async Task<int> RunAsync(PostboteConfiguration config, ControlRequest request, TextWriter stdout, TextWriter stderr,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<IReadOnlyList<string>>? fromSpool = null)
     {
         string socket = Path.Combine(Path.GetFullPath(config.DataDirectory), ControlProtocol.SocketFileName);
         string? status;
@@ -83,6 +85,11 @@ internal static class QueueCommands
         {
             stderr.WriteLine($"postbote: {socket}: {e.Message}");
             return 1;
+        }
+        if (status is null && fromSpool is not null)
+        {
+            foreach (string line in fromSpool()) stdout.WriteLine(line);
+            return 0;
         }
         if (status is null) return FromSpool(config, request, stdout, stderr);
         if (status == ControlProtocol.Ok) return 0;

@@ -18,4 +18,8 @@ public enum ControlCommand
     Release,
     /// <summary><c>delete ID</c>: the message leaves the queue without delivery and without a bounce.</summary>
     Delete,
+
+    /// <summary><c>mailq</c>: the queue in the layout of Postfix's <c>postqueue -p</c> (<see cref="MailqReport"/>), for
+    /// <c>postbote sendmail -bp</c> and <c>mailq</c>.</summary>
+    Mailq,
 }

@@ -16,7 +16,7 @@ public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
     /// <summary>Whether a command names one message.</summary>
     /// <param name="command">The command.</param>
     /// <returns><c>false</c> for <c>list</c> and <c>flush</c>.</returns>
-    public static bool TakesId(ControlCommand command) => command is not (ControlCommand.List or ControlCommand.Flush);
+    public static bool TakesId(ControlCommand command) => command is not (ControlCommand.List or ControlCommand.Flush or ControlCommand.Mailq);
 
     /// <summary>Parses a request line.</summary>
     /// <param name="line">The line, with or without its LF (and CR).</param>
@@ -53,6 +53,7 @@ public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
             "hold" => ControlCommand.Hold,
             "release" => ControlCommand.Release,
             "delete" => ControlCommand.Delete,
+            "mailq" => ControlCommand.Mailq,
             _ => null,
         };
         if (command is not { } c)
