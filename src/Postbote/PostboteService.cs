@@ -27,7 +27,7 @@ namespace Postbote.Host;
 /// dependency order (recovery before listening) and stops them in reverse (POP3 and SMTP drain first, then the control
 /// socket closes, then deliveries finish).
 /// </summary>
-public sealed class PostboteService : IHostedService, IAsyncDisposable
+public sealed partial class PostboteService : IHostedService, IAsyncDisposable
 {
     private readonly PostboteConfiguration _config;
     private readonly ILoggerFactory _loggers;
@@ -43,6 +43,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private DataDirectoryLock? _lock;
     private ControlServer? _control;
     private Postbote.Host.Sendmail.PickupImporter? _pickup;
+    private ReloadableLocalRecipients? _recipients;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -119,7 +120,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
-        var recipients = new LocalRecipients(c.Local);
+        var recipients = _recipients = new ReloadableLocalRecipients(new LocalRecipients(c.Local));
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
         // Mail for other domains goes to its [relay.transports] entry, the smarthost, or the domain's mail exchangers found
         // through the [dns] resolvers; HELO is our hostname. A local domain with a transport (LMTP to Dovecot) goes there.
@@ -156,15 +157,13 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         _pickup = new Postbote.Host.Sendmail.PickupImporter(c.DataDirectory, _spool, c.Smtp.HostName, c.Smtp.Limits.MessageSize,
             _loggers.CreateLogger<Postbote.Host.Sendmail.PickupImporter>());
         await _pickup.StartAsync(cancellationToken).ConfigureAwait(false);
-        if (_tls is not null)
+        // SIGHUP (postbote reload) re-reads the configuration and the certificate; open sessions keep theirs (the default
+        // action, ending the process, is cancelled).
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
-            // SIGHUP reloads the certificate; open sessions keep theirs (the default action, ending the process, is cancelled).
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
-            {
-                ctx.Cancel = true;
-                _tls!.Reload();
-            });
-        }
+            ctx.Cancel = true;
+            Reload();
+        });
         bool pop3 = c.Pop3.Listeners.Count > 0;
         if (pop3 && !c.AuthEnabled)
             throw new StartupException("pop3.listen: POP3 logins need the user store: set auth.enabled = true or remove the [pop3] listeners",

@@ -66,13 +66,14 @@ internal static class PostboteCommandLine
         var root = new RootCommand("Postbote, a mail server: receives mail over SMTP, queues it durably, delivers it into Maildirs.");
         root.Options.Add(config);
 
-        var serve = new Command("serve", "run the mail server until SIGTERM (drains) or SIGINT; SIGHUP reloads the TLS certificate");
+        var serve = new Command("serve", "run the mail server until SIGTERM (drains) or SIGINT; SIGHUP re-reads the configuration and the TLS certificate");
         serve.SetAction(async (r, _) => WithConfiguration(r, config, stderr, out PostboteConfiguration? c) is { } failed
             ? failed : await ServeCommand.RunAsync(c!).ConfigureAwait(false));
         root.Subcommands.Add(serve);
 
-        var reload = new Command("reload", "send SIGHUP to the server running on the data directory (the PID in its postbote.lock): it reloads the TLS certificate");
-        reload.SetAction(r => WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
+        var reload = new Command("reload", "send SIGHUP to the server running on the data directory (the PID in its postbote.lock): it re-reads the configuration (aliases, domains, relay, queue timings) and the TLS certificate without dropping sessions");
+        reload.SetAction(r => ReloadCommand.CheckFile(r.GetValue(config), stdout, stderr)
+            ?? WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
         root.Subcommands.Add(reload);
 
         // Listed for --help; "postbote sendmail ..." is read before the parser (sendmail(8)'s syntax).

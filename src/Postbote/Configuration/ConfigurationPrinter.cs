@@ -51,6 +51,17 @@ public static class ConfigurationPrinter
         }
     }
 
+    /// <summary>A setting's value as TOML writes it on one line (<c>(not set)</c> for <c>null</c>), also to compare two
+    /// configurations setting by setting.</summary>
+    /// <param name="value">A value as <see cref="ConfigurationSetting.Value"/> reads it.</param>
+    /// <returns>The text.</returns>
+    public static string Format(object? value) => value switch
+    {
+        null => "(not set)",
+        Hidden => "(set, not shown)",
+        _ => Value(value),
+    };
+
     /// <summary>A key as TOML writes it: bare when it can be, else quoted.</summary>
     private static string Key(string key) => BareKeySyntax.IsBareKey(key) ? key : Quote(key);
 
