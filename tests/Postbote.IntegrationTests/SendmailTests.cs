@@ -7,7 +7,7 @@ namespace Postbote.IntegrationTests;
 /// sendmail compatibility with the built executable behind symlinks named <c>sendmail</c> and <c>mailq</c>, as Postfix
 /// installs them: s-nail (mail(1)) with its MTA set to our sendmail, a cron-style <c>sendmail -t</c> with the headers on
 /// standard input, <c>mailq</c> beside <c>postbote queue list</c>, and a message sent while the server is stopped that is
-/// delivered once it starts.
+/// delivered once it starts (a file in the pickup folder that is not a message is set aside in corrupt/).
 /// </summary>
 public sealed class SendmailTests : IAsyncLifetime
 {
@@ -117,6 +117,8 @@ public sealed class SendmailTests : IAsyncLifetime
         Assert.Single(waiting);
         Assert.Matches(@"/\d+-[0-9a-f]{12}$", waiting[0]);
         Assert.Equal(0, server.Mailbox("alice@example.com").Count());
+        // Beside it a file that is not a pickup file: set aside, never retried.
+        await File.WriteAllTextAsync(Path.Combine(pickup, "garbage"), "not a message\n");
 
         await server.StartAsync();
 
@@ -125,5 +127,7 @@ public sealed class SendmailTests : IAsyncLifetime
         Assert.Equal("while down", m!.Header("Subject"));
         Assert.Empty(Directory.GetFiles(pickup));
         Assert.Equal(1, server.LogCount("by pickup"));
+        Assert.Equal("not a message\n", await File.ReadAllTextAsync(Path.Combine(server.DataDir, "corrupt", "pickup-garbage")));
+        Assert.Equal(1, server.LogCount("garbage: not a message (the first line is not 'postbote-pickup 1'): moved to"));
     }
 }
