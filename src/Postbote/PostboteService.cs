@@ -37,6 +37,7 @@ public sealed partial class PostboteService : IHostedService, IAsyncDisposable
     private QueueScheduler? _scheduler;
     private SmtpDeliveryAgent? _relay;
     private SmtpServer? _smtp;
+    private PolicyChain? _policy;
     private Pop3Server? _pop3;
     private TlsCertificateProvider? _tls;
     private PosixSignalRegistration? _sighup;
@@ -188,7 +189,9 @@ public sealed partial class PostboteService : IHostedService, IAsyncDisposable
         // SMTP-after-POP: a POP3 login opens relaying for its address for smtp_after_pop seconds (off at 0).
         SmtpAfterPopWindow? smtpAfterPop = pop3 && c.Pop3.SmtpAfterPop > TimeSpan.Zero ? new SmtpAfterPopWindow(c.Pop3.SmtpAfterPop, TimeProvider.System) : null;
         var sink = new BudgetedMessageSink(_spool, new BodyMemoryBudget(c.Smtp.Limits.MaxBodyMemory));
-        _smtp = new SmtpServer(c.Smtp, new RelayPolicy(recipients, users, smtpAfterPop), sink, _loggers, TimeProvider.System, _tls, auth);
+        PolicyChain policy = InboundPolicies.Build(c, new RelayPolicy(recipients, users, smtpAfterPop), dns, _loggers, TimeProvider.System);
+        _policy = policy;
+        _smtp = new SmtpServer(c.Smtp, policy, sink, _loggers, TimeProvider.System, _tls, auth);
         await _smtp.StartAsync(cancellationToken).ConfigureAwait(false);
         if (pop3) StartPop3(c, auth!, smtpAfterPop);
     }
@@ -256,6 +259,8 @@ public sealed partial class PostboteService : IHostedService, IAsyncDisposable
         _sighup?.Dispose();
         if (_pop3 is not null) await _pop3.DisposeAsync().ConfigureAwait(false);
         if (_smtp is not null) await _smtp.DisposeAsync().ConfigureAwait(false);
+        // Policies that hold files or limiters (the greylist store) are released once no session uses them.
+        foreach (IInboundPolicy p in _policy?.Policies ?? []) (p as IDisposable)?.Dispose();
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         if (_relay is not null) await _relay.DisposeAsync().ConfigureAwait(false);

@@ -31,6 +31,10 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
 {
     private const int CopyBufferSize = 64 * 1024;
 
+    /// <summary>The Maildir++ folder quarantined messages go to, inside the mailbox's Maildir: <c>.Junk</c>, which Dovecot's
+    /// default Maildir layout shows as the folder <c>Junk</c> (RFC 6154 <c>\Junk</c> when so configured).</summary>
+    public const string JunkFolder = ".Junk";
+
     private readonly MaildirStore _store;
     private readonly DurabilityBarrier _barrier;
     private readonly ILogger<MaildirDeliveryAgent> _logger;
@@ -79,6 +83,7 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             try
             {
                 dir = _store.GetMaildirPath(mailbox);
+                if (request.Envelope.Quarantine) dir = Path.Combine(dir, JunkFolder);
             }
             catch (ArgumentException)
             {
@@ -97,7 +102,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         {
             try
             {
-                _store.EnsureMaildir(copy.Directory, createdDirectories);
+                if (request.Envelope.Quarantine) EnsureJunkFolder(copy.Directory, createdDirectories);
+                else _store.EnsureMaildir(copy.Directory, createdDirectories);
                 if (request.IsRecovered && MaildirStore.ContainsMessage(copy.Directory, copy.FileName))
                 {
                     copy.Result = RecipientResult.Delivered("already delivered to maildir");
@@ -127,6 +133,11 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         bool lf = !_saveCrlf && request.Envelope.Body != BodyType.BinaryMime;
         string eol = lf ? "\n" : "\r\n";
         byte[] header = Encoding.UTF8.GetBytes("Return-Path: " + request.Envelope.ReversePathText + eol);
+        // The header fields the end-of-data policy added (Authentication-Results …) go between the trace headers and the
+        // stored message, with the same line ends.
+        string addedText = request.Envelope.AddedHeaders ?? "";
+        byte[] added = Encoding.UTF8.GetBytes(lf ? addedText.Replace("\r\n", "\n", StringComparison.Ordinal) : addedText);
+        int addedLines = System.MemoryExtensions.Count(added.AsSpan(), (byte)'\n');
         SafeFileHandle body;
         try
         {
@@ -150,8 +161,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
                     c.Handle = _store.OpenNewFile(c.Directory, c.FileName, createdDirectories, out bool unnamed);
                     c.Unnamed = unnamed;
                     // The two trace headers go out with the first body chunk, in one vectored write.
-                    c.Prefix = [header, Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + eol)];
-                    c.Lines = 2;
+                    c.Prefix = [header, Encoding.UTF8.GetBytes("Delivered-To: " + c.Mailbox + eol), added];
+                    c.Lines = 2 + addedLines;
                     written.Add(c);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -294,15 +305,25 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
         }
     }
 
+    /// <summary>Creates the mailbox's Maildir, then its Junk folder in it, with the <c>maildirfolder</c> marker file that
+    /// Maildir++ puts into every folder.</summary>
+    private void EnsureJunkFolder(string junk, HashSet<string> createdDirectories)
+    {
+        _store.EnsureMaildir(Path.GetDirectoryName(junk)!, createdDirectories);
+        _store.EnsureMaildir(junk, createdDirectories);
+        string marker = Path.Combine(junk, "maildirfolder");
+        if (!File.Exists(marker)) File.WriteAllBytes(marker, []);
+    }
+
     /// <summary>Appends a body chunk to a copy, preceded by its trace headers the first time.</summary>
     private static void WriteChunk(Copy c, ReadOnlyMemory<byte> chunk)
     {
         if (c.Prefix is { } prefix)
         {
             c.Prefix = null;
-            ReadOnlyMemory<byte>[] parts = chunk.IsEmpty ? [prefix[0], prefix[1]] : [prefix[0], prefix[1], chunk];
+            ReadOnlyMemory<byte>[] parts = chunk.IsEmpty ? [prefix[0], prefix[1], prefix[2]] : [prefix[0], prefix[1], prefix[2], chunk];
             RandomAccess.Write(c.Handle!, parts, c.Offset);
-            c.Offset += prefix[0].Length + prefix[1].Length + chunk.Length;
+            c.Offset += prefix[0].Length + prefix[1].Length + prefix[2].Length + chunk.Length;
             return;
         }
         RandomAccess.Write(c.Handle!, chunk.Span, c.Offset);

@@ -37,6 +37,7 @@ public sealed class Connection : ITimeoutTarget
     private long _idleDeadline;
     private long _shutdownDeadline;
     private int _abortReason;
+    private readonly CancellationTokenSource _aborted = new();
     private volatile bool _finished;
 
     /// <summary>Takes over an accepted socket.</summary>
@@ -86,6 +87,10 @@ public sealed class Connection : ITimeoutTarget
     /// <summary>Whether the connection runs over TLS.</summary>
     public bool IsTls => _tls is not null;
 
+    /// <summary>Cancelled when the connection is aborted (<see cref="Abort"/>) or closed: what a session waits for on
+    /// behalf of its client (a policy's DNS query, a store lookup) stops with it.</summary>
+    public CancellationToken Aborted => _aborted.Token;
+
     /// <summary>Why the connection was aborted, or <see cref="ConnectionAbortReason.None"/>.</summary>
     public ConnectionAbortReason AbortReason => (ConnectionAbortReason)Volatile.Read(ref _abortReason);
 
@@ -117,6 +122,16 @@ public sealed class Connection : ITimeoutTarget
     /// <returns>A task that completes when input is there or the wait was ended.</returns>
     /// <exception cref="IOException">The connection failed.</exception>
     public async ValueTask WaitForInputAsync() => await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+
+    /// <summary>Whether octets from the client are waiting in the socket's receive buffer (before any pipe is made).</summary>
+    public bool HasPendingInput
+    {
+        get
+        {
+            try { return _socket.Available > 0; }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { return false; }
+        }
+    }
 
     /// <summary>Makes the pipes over the current stream: reads of 1 KiB at least into 4 KiB segments, zero-byte reads
     /// while waiting, writes of 512 octets at least.</summary>
@@ -218,6 +233,7 @@ public sealed class Connection : ITimeoutTarget
     public void Abort(ConnectionAbortReason reason)
     {
         Interlocked.CompareExchange(ref _abortReason, (int)reason, (int)ConnectionAbortReason.None);
+        CancelAborted();
         if (_finished) return;
         if (!_pipesReady)
         {
@@ -283,8 +299,24 @@ public sealed class Connection : ITimeoutTarget
     /// <returns>A task that completes when closed.</returns>
     public async ValueTask CloseAsync()
     {
+        CancelAborted();
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         await _network.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Cancels <see cref="Aborted"/> once; its callbacks (a DNS query giving up) run on the thread pool, not on
+    /// the heartbeat that aborts.</summary>
+    private void CancelAborted()
+    {
+        if (_aborted.IsCancellationRequested) return;
+        try
+        {
+            _ = _aborted.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Never disposed: the token may be held by callers after the connection ends.
+        }
     }
 
     private long ToTicks(TimeSpan t) => (long)(t.TotalSeconds * _time.TimestampFrequency);

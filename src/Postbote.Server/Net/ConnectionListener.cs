@@ -143,6 +143,10 @@ public sealed class ConnectionListener<TEndPoint> : IAsyncDisposable where TEndP
             }
             catch (OperationCanceledException) { return; }
             catch (ObjectDisposedException) { return; }
+            catch (SocketException) when (_stopping.IsCancellationRequested)
+            {
+                return; // the listener was closed under a pending accept (EBADF, OperationAborted …) because the server stops
+            }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
             {
                 continue; // the client gave up before it was accepted; nothing is wrong with the listener

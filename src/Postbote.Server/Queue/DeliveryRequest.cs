@@ -22,4 +22,16 @@ public sealed record DeliveryRequest(Envelope Envelope, string BodyPath, IReadOn
     /// <exception cref="UnauthorizedAccessException">The body file cannot be read.</exception>
     public Microsoft.Win32.SafeHandles.SafeFileHandle OpenBody() =>
         File.OpenHandle(BodyPath, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+
+    /// <summary>Opens the message as it is delivered: the added header fields (<see cref="Envelope.AddedHeaders"/>), then
+    /// the stored bytes; <see cref="Envelope.MessageSize"/> bytes in all.</summary>
+    /// <returns>A read-only stream.</returns>
+    /// <exception cref="IOException">The body file cannot be opened.</exception>
+    /// <exception cref="UnauthorizedAccessException">The body file cannot be read.</exception>
+    public QueuedMessageStream OpenMessage() => QueuedMessageStream.Open(Envelope, BodyPath, BodyOffset);
+
+    /// <summary>The header fields the end-of-data policy added, as UTF-8 bytes ending in CRLF (empty for none): they go
+    /// before the stored bytes.</summary>
+    /// <returns>A new array.</returns>
+    public byte[] GetAddedHeaderBytes() => System.Text.Encoding.UTF8.GetBytes(Envelope.AddedHeaders ?? "");
 }

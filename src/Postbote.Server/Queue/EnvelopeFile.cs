@@ -16,6 +16,8 @@ namespace Postbote.Queue;
 /// (next attempt), <c>last</c> (last attempt), the last reply as <c>code</c>, <c>esc</c> (enhanced status code) and
 /// <c>text</c>, <c>host</c> (the remote host that replied), <c>dn</c> (delay notice sent), <c>handover</c> (relayed,
 /// relayed-dsn; left out for final delivery), <c>notify</c> and <c>orcpt</c>. Fields at their default are left out.
+/// Per message, beside the envelope, the optional <c>hdrs</c> (header fields the end-of-data policy added) and <c>junk</c>
+/// (quarantine); a record without them is read as having none, so they needed no new version.
 /// Version 1 (status without held, the reply as one text <c>reply</c>) is still read; its reply text is split into code,
 /// enhanced code and text where it has that shape.
 /// </remarks>
@@ -64,6 +66,8 @@ internal static class EnvelopeFile
             json.WriteString("ip"u8, envelope.ClientAddress);
             json.WriteString("helo"u8, envelope.HeloName);
             json.WriteNumber("size"u8, envelope.Size);
+            if (envelope.AddedHeaders is { } added) json.WriteString("hdrs"u8, added);
+            if (envelope.Quarantine) json.WriteBoolean("junk"u8, true);
             json.WriteStartArray("rcpts"u8);
             for (int i = 0; i < envelope.Recipients.Count; i++)
             {
@@ -193,7 +197,9 @@ internal static class EnvelopeFile
                 envid,
                 root.GetProperty("ip"u8).GetString() ?? "",
                 root.GetProperty("helo"u8).GetString() ?? "",
-                root.GetProperty("size"u8).GetInt64());
+                root.GetProperty("size"u8).GetInt64(),
+                root.TryGetProperty("hdrs"u8, out JsonElement hdrs) ? hdrs.GetString() : null,
+                root.TryGetProperty("junk"u8, out JsonElement junk) && junk.GetBoolean());
             if (envelope.Size < 0) throw new FormatException("Negative size.");
             return new SpoolEntry(envelope, states, bodyPath, isRecovered);
         }

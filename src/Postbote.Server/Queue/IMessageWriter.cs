@@ -18,6 +18,16 @@ public interface IMessageWriter : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
     ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
+    /// <summary>Opens what was written so far for reading, from <paramref name="start"/> on: the end-of-data policy reads
+    /// the message through it before the commit (RFC 6376 §6 verification sees the body, whatever its size). The stream
+    /// is valid until the writer is committed or disposed; nothing may be written while it is read.</summary>
+    /// <param name="start">The first byte to read, counted from the first byte written.</param>
+    /// <returns>A read-only stream of the bytes from <paramref name="start"/> to <see cref="Length"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="start"/> is negative or past <see cref="Length"/>.</exception>
+    /// <exception cref="IOException">The body file cannot be opened.</exception>
+    /// <exception cref="InvalidOperationException">The writer is already committed or aborted.</exception>
+    Stream OpenRead(long start);
+
     /// <summary>
     /// Writes the envelope and waits until body and envelope are on stable storage (fsync; concurrent commits share one
     /// sync round), then queues the message for delivery.

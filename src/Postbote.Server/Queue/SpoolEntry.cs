@@ -24,4 +24,10 @@ public sealed record SpoolEntry(Envelope Envelope, IReadOnlyList<RecipientQueueS
     /// <summary>CRC-32C of the body's <see cref="Envelope.Size"/> bytes, as recorded when it was committed; <c>null</c> for a
     /// record written before bodies had a checksum.</summary>
     public uint? BodyChecksum { get; init; }
+
+    /// <summary>Opens the message as it is delivered: the added header fields, then the stored bytes.</summary>
+    /// <returns>A read-only stream.</returns>
+    /// <exception cref="IOException">The body file cannot be opened.</exception>
+    /// <exception cref="UnauthorizedAccessException">The body file cannot be read.</exception>
+    public QueuedMessageStream OpenMessage() => QueuedMessageStream.Open(Envelope, BodyPath, BodyOffset);
 }

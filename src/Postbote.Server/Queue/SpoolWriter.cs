@@ -89,6 +89,26 @@ internal sealed class SpoolWriter : IMessageWriter
         }
     }
 
+    public Stream OpenRead(long start)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, _length);
+        if (_state != Open) throw new InvalidOperationException("The message is already committed or aborted.");
+        if (_file is null)
+            return _buffer is null ? new MemoryStream([], false) : new MemoryStream(_buffer, (int)start, _buffered - (int)start, writable: false);
+        try
+        {
+            var stream = new FileStream(ExternalPath!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024,
+                FileOptions.SequentialScan);
+            stream.Position = start;
+            return stream;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
     /// <summary>Doubles the buffer (from 16 KiB) up to the inline limit; past it, or when the budget has no room for the
     /// bigger buffer, moves the body to its own file and gives the buffer back.</summary>
     private void Grow(int needed)

@@ -59,8 +59,10 @@ public sealed class RelayPolicy : IInboundPolicy
         ValueTask.FromResult(PolicyDecision.Accept);
 
     /// <inheritdoc />
-    public async ValueTask<PolicyDecision> CheckMailAsync(SessionInfo session, Mailbox? reversePath, CancellationToken cancellationToken)
+    public async ValueTask<PolicyDecision> CheckMailAsync(SessionInfo session, PolicyTransaction transaction, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(transaction);
+        Mailbox? reversePath = transaction.ReversePath;
         UserRecord? user = await UserAsync(session, cancellationToken).ConfigureAwait(false);
         if (user is null || user.AnySender) return PolicyDecision.Accept;
         // RFC 5321 §4.5.5: the null reverse-path is for notifications a mail system sends (DSNs, and MDNs); it carries no
@@ -78,9 +80,10 @@ public sealed class RelayPolicy : IInboundPolicy
     }
 
     /// <inheritdoc />
-    public async ValueTask<PolicyDecision> CheckMessageAsync(SessionInfo session, Mailbox? reversePath, ReadOnlyMemory<byte> headerSection,
-        CancellationToken cancellationToken)
+    public async ValueTask<PolicyDecision> CheckDataAsync(SessionInfo session, InboundMessage message, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(message);
+        ReadOnlyMemory<byte> headerSection = message.HeaderSection;
         UserRecord? user = await UserAsync(session, cancellationToken).ConfigureAwait(false);
         if (user is null || user.AnySender) return PolicyDecision.Accept;
         HeaderList headers;
@@ -101,9 +104,11 @@ public sealed class RelayPolicy : IInboundPolicy
     }
 
     /// <inheritdoc />
-    public ValueTask<PolicyDecision> CheckRecipientAsync(SessionInfo session, Mailbox? reversePath, Mailbox recipient,
+    public ValueTask<PolicyDecision> CheckRecipientAsync(SessionInfo session, PolicyTransaction transaction, Mailbox recipient,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(transaction);
+        Mailbox? reversePath = transaction.ReversePath;
         // Routing inside the local part ("user%foreign@local", "foreign!user@local", "\"user@foreign\"@local") is how
         // open relays were abused; Postbote never routes on it, and refuses it as the relay attempt it is.
         string local = recipient.UnquotedLocalPart;

@@ -9,5 +9,7 @@ namespace Postbote.Security;
 /// <param name="IsTrustedNetwork">Whether the client's address is in the trusted networks (may relay).</param>
 /// <param name="AuthenticatedUser">The SMTP AUTH identity, or <c>null</c>.</param>
 /// <param name="IsTls">Whether the session runs over TLS (STARTTLS or implicit).</param>
+/// <param name="HeloName">The name the client gave in its last accepted HELO/EHLO (RFC 5321 §4.1.1.1), or <c>null</c>
+/// before it (and after STARTTLS, which forgets it).</param>
 public sealed record SessionInfo(string SessionId, IPEndPoint Remote, IPEndPoint Local, bool IsTrustedNetwork,
-    string? AuthenticatedUser = null, bool IsTls = false);
+    string? AuthenticatedUser = null, bool IsTls = false, string? HeloName = null);

@@ -1,5 +1,6 @@
 using Postbote.Core;
 using Postbote.Protocol.Smtp;
+using Postbote.Security;
 
 namespace Postbote.Smtp;
 
@@ -16,15 +17,20 @@ internal sealed class MailTransaction
     /// <summary>MAIL's ESMTP parameters.</summary>
     public MailParameters Parameters { get; private set; }
 
+    /// <summary>The transaction as the policy sees it (results of its stages); <c>null</c> before MAIL.</summary>
+    public PolicyTransaction? Policy { get; private set; }
+
     /// <summary>The accepted recipients, in order.</summary>
     public List<Recipient> Recipients { get; } = new();
 
     /// <summary>Begins the transaction (MAIL accepted).</summary>
     /// <param name="reversePath">The reverse-path, or <c>null</c> for <c>&lt;&gt;</c>.</param>
     /// <param name="parameters">MAIL's parameters.</param>
-    public void Begin(Mailbox? reversePath, MailParameters parameters)
+    /// <param name="policy">The transaction as the policy saw it at MAIL.</param>
+    public void Begin(Mailbox? reversePath, MailParameters parameters, PolicyTransaction policy)
     {
         HasMail = true;
+        Policy = policy;
         ReversePath = reversePath;
         Parameters = parameters;
     }
@@ -33,6 +39,7 @@ internal sealed class MailTransaction
     public void Clear()
     {
         HasMail = false;
+        Policy = null;
         ReversePath = null;
         Parameters = default;
         Recipients.Clear();

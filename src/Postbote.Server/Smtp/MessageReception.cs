@@ -40,8 +40,11 @@ internal sealed class MessageReception : ITimeoutTarget
     private ArrayBufferWriter<byte>? _headerCapture;
     private SmtpReply? _writeFailure;
     private bool _headerComplete;
+    private bool _headerCut;
     private long _dataStart;
     private long _dataBytes;
+    /// <summary>The length of the Received header at the start of the stored message, in bytes.</summary>
+    private long _receivedLength;
 
     /// <summary>Creates the reception of a session.</summary>
     /// <param name="session">The session: replies, identity, greeting and connection.</param>
@@ -232,6 +235,7 @@ internal sealed class MessageReception : ITimeoutTarget
                 _transaction.Parameters.SmtpUtf8, _session.Connection.Tls, info.AuthenticatedUser is not null, _server.Options.HostName,
                 _queueId, _transaction.Recipients, _time.GetUtcNow()));
             await _message.WriteAsync(received, CancellationToken.None).ConfigureAwait(false);
+            _receivedLength = received.Length;
             return null;
         }
         catch (IOException e)
@@ -277,21 +281,44 @@ internal sealed class MessageReception : ITimeoutTarget
             return;
         }
         SessionInfo info = _session.Info;
-        if (_headerCapture is not null)
+        var inbound = new InboundMessage(_queueId, _transaction.Policy!, _transaction.Recipients,
+            _headerCapture?.WrittenMemory ?? default, _headerComplete, message.Length - _receivedLength,
+            () => message.OpenRead(_receivedLength), _transaction.Parameters.SmtpUtf8);
+        PolicyDecision d;
+        try
         {
-            PolicyDecision d = await _server.Policy.CheckMessageAsync(info, _transaction.ReversePath, _headerCapture.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
-            if (d.Verdict != PolicyVerdict.Accept)
-            {
-                _log.LogInformation("message refused: {Reason}", d.Reason);
-                await AbortAsync().ConfigureAwait(false);
-                _session.Reply(d.Reply!);
-                _session.ResetTransaction();
-                return;
-            }
+            d = await _server.Policy.CheckDataAsync(info, inbound, _session.Connection.Aborted).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_session.Connection.Aborted.IsCancellationRequested)
+        {
+            // The client is gone or the server is stopping: no reply can reach anyone, nothing was acknowledged.
+            await AbortAsync().ConfigureAwait(false);
+            _session.ResetTransaction();
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A policy that fails must not lose the client's message silently nor accept it unchecked: the client keeps
+            // it and tries again (RFC 3463 §3.4 X.3.5 "System incorrectly configured").
+            _log.LogError(e, "end-of-data policy failed for {QueueId}", _queueId);
+            await AbortAsync().ConfigureAwait(false);
+            _session.Reply(SmtpReplies.PolicyFailure);
+            _session.ResetTransaction();
+            return;
+        }
+        if (d.Verdict != PolicyVerdict.Accept)
+        {
+            _log.LogInformation("message refused: {Reason}", d.Reason);
+            await AbortAsync().ConfigureAwait(false);
+            _session.Reply(d.Reply!);
+            _session.ResetTransaction();
+            return;
+        }
+        if (d.Quarantine) _log.LogInformation("message {QueueId} quarantined: {Reason}", _queueId, d.Reason);
         MailParameters mp = _transaction.Parameters;
         var envelope = new Envelope(_queueId, _transaction.ReversePath, _transaction.Recipients.ToArray(), _time.GetUtcNow(), mp.Body,
-            mp.SmtpUtf8, mp.Return, mp.EnvelopeId, info.Remote.Address.ToString(), _session.Helo ?? "", message.Length);
+            mp.SmtpUtf8, mp.Return, mp.EnvelopeId, info.Remote.Address.ToString(), _session.Helo ?? "", message.Length,
+            AddedHeaderText(d.AddHeaders), d.Quarantine);
         try
         {
             await message.CommitAsync(envelope, CancellationToken.None).ConfigureAwait(false);
@@ -329,25 +356,58 @@ internal sealed class MessageReception : ITimeoutTarget
         }
     }
 
-    /// <summary>Keeps the message's header section (up to 64 KiB) for the data-stage policy, only for authenticated
-    /// sessions, whose From: must be checked against the user (RFC 6409 §8.1 sender binding).</summary>
+    /// <summary>Keeps the message's header section (up to <see cref="InboundMessage.MaxHeaderSection"/>) for the
+    /// end-of-data policy: the From: binding of submission (RFC 6409 §8.1), DMARC's From: domain (RFC 7489 §3.1), the hop
+    /// count. <c>_headerComplete</c> says whether the whole section ended within the bound.</summary>
     private void CaptureHeaderSection(ReadOnlySpan<byte> decoded)
     {
-        if (_session.Info.AuthenticatedUser is null || _headerComplete) return;
+        if (_headerComplete || _headerCut) return;
         _headerCapture ??= new ArrayBufferWriter<byte>(4096);
-        int room = 64 * 1024 - _headerCapture.WrittenCount;
+        if (_headerCapture.WrittenCount == 0 && decoded.StartsWith("\r\n"u8))
+        {
+            // No header fields at all: the section is just the empty line.
+            _headerCapture.Write("\r\n"u8);
+            _headerComplete = true;
+            return;
+        }
+        int room = InboundMessage.MaxHeaderSection - _headerCapture.WrittenCount;
         ReadOnlySpan<byte> take = decoded.Length > room ? decoded[..room] : decoded;
         int start = Math.Max(0, _headerCapture.WrittenCount - 3);
         _headerCapture.Write(take);
         int end = _headerCapture.WrittenSpan[start..].IndexOf("\r\n\r\n"u8);
-        if (end >= 0 || _headerCapture.WrittenCount >= 64 * 1024) _headerComplete = true;
+        if (end >= 0)
+        {
+            int length = start + end + 4;
+            if (length < _headerCapture.WrittenCount)
+            {
+                byte[] section = _headerCapture.WrittenSpan[..length].ToArray();
+                _headerCapture.ResetWrittenCount();
+                _headerCapture.Write(section);
+            }
+            _headerComplete = true;
+        }
+        else if (_headerCapture.WrittenCount >= InboundMessage.MaxHeaderSection)
+        {
+            _headerCut = true;
+        }
+    }
+
+    /// <summary>The header fields the end-of-data policy added, each ending in CRLF, or <c>null</c> for none.</summary>
+    private static string? AddedHeaderText(IReadOnlyList<string>? headers)
+    {
+        if (headers is not { Count: > 0 }) return null;
+        var text = new StringBuilder();
+        foreach (string h in headers) text.Append(h).Append("\r\n");
+        return text.ToString();
     }
 
     /// <summary>Forgets the message state of the transaction (the session clears the transaction itself).</summary>
     public void Reset()
     {
-        _headerCapture = null;
+        if (_headerCapture is { Capacity: <= 8 * 1024 }) _headerCapture.ResetWrittenCount();
+        else _headerCapture = null;
         _headerComplete = false;
+        _headerCut = false;
         _bdatActive = false;
         _bdatFailure = null;
         _messageBytes = 0;

@@ -89,6 +89,11 @@ internal static class SmtpReplies
     /// <returns>The reply.</returns>
     public static SmtpReply Syntax(string text) => new(SmtpReplyCode.SyntaxErrorInParameters, EnhancedStatusCode.InvalidArguments, text);
 
+    /// <summary>451 4.3.5: the end-of-data policy failed (RFC 3463 §3.4 X.3.5 "System incorrectly configured"); the
+    /// client keeps the message and tries again.</summary>
+    public static readonly SmtpReply PolicyFailure = new(SmtpReplyCode.LocalError, new EnhancedStatusCode(4, 3, 5),
+        "Error: temporary local problem checking the message, try again later");
+
     /// <summary><c>503 5.5.1</c> for MAIL before HELO or EHLO.</summary>
     public static readonly SmtpReply SendHelloFirst = new(SmtpReplyCode.BadSequence, EnhancedStatusCode.InvalidCommand, "Error: send HELO/EHLO first");
 

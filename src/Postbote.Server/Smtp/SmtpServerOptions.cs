@@ -25,6 +25,12 @@ public sealed class SmtpServerOptions
     /// contents are not disclosed (RFC 5321 §7.3).</summary>
     public bool Expn { get; set; }
 
+    /// <summary>How long an MX listener waits before its greeting (<c>[smtp] greet_pause</c>, Postfix postscreen's
+    /// <c>postscreen_greet_wait</c>): a client that sends anything before the greeting is an early talker (RFC 5321
+    /// §3.1: the client waits for the greeting) and gets <c>554 5.5.1 Error: SMTP protocol violation</c> and is closed.
+    /// Clients in the trusted networks are greeted at once. Defaults to zero: no pause.</summary>
+    public TimeSpan GreetPause { get; set; }
+
     /// <summary>The limits and timeouts.</summary>
     public SmtpServerLimits Limits { get; set; } = new();
 

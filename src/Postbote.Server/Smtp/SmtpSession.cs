@@ -17,7 +17,7 @@ namespace Postbote.Smtp;
 /// Memory is bounded: a command line is at most <see cref="MaxPhysicalLine"/> octets in the buffer (a longer one is
 /// drained and refused with 500 5.5.2).
 /// </summary>
-internal sealed class SmtpSession : IProtocolSession
+internal sealed partial class SmtpSession : IProtocolSession
 {
     /// <summary>The most octets of one command line the session buffers (AUTH's 12,288 of RFC 4954 §4 and CRLF);
     /// longer lines are drained.</summary>
@@ -131,7 +131,7 @@ internal sealed class SmtpSession : IProtocolSession
         Connection.StartDeadlines();
         try
         {
-            PolicyDecision connect = await _server.Policy.CheckConnectAsync(Info, CancellationToken.None).ConfigureAwait(false);
+            PolicyDecision connect = await _server.Policy.CheckConnectAsync(Info, Connection.Aborted).ConfigureAwait(false);
             if (connect.Verdict != PolicyVerdict.Accept)
             {
                 _log.LogInformation("connection refused: {Reason}", connect.Reason);
@@ -149,8 +149,15 @@ internal sealed class SmtpSession : IProtocolSession
             {
                 // The greeting goes straight to the connection, then a zero-byte read waits for the client's first byte:
                 // an idle connection holds no pipe, buffer or read state of its own (and no extra async frame).
-                await Connection.WriteAsync(_server.Greeting).ConfigureAwait(false);
-                await Connection.WaitForInputAsync().ConfigureAwait(false);
+                if (GreetPauseApplies)
+                {
+                    if (!await GreetAfterPauseAsync().ConfigureAwait(false)) return;
+                }
+                else
+                {
+                    await Connection.WriteAsync(_server.Greeting).ConfigureAwait(false);
+                    await Connection.WaitForInputAsync().ConfigureAwait(false);
+                }
                 if (ClosedBeforeFirstInput() is { } bye)
                 {
                     await Connection.WriteAsync(bye).ConfigureAwait(false);
@@ -347,8 +354,7 @@ internal sealed class SmtpSession : IProtocolSession
         {
             case SmtpVerb.Ehlo:
             case SmtpVerb.Helo:
-                Hello(verb, args);
-                return default;
+                return Hello(verb, args);
             case SmtpVerb.Mail:
             {
                 SmtpReply? error = ParseMail(line, args, out Mailbox? reversePath, out MailParameters mp);
@@ -419,17 +425,31 @@ internal sealed class SmtpSession : IProtocolSession
     }
 
     /// <summary>HELO and EHLO (RFC 5321 §4.1.1.1); both reset the transaction (§4.1.4).</summary>
-    private void Hello(SmtpVerb verb, ReadOnlySpan<byte> args)
+    private ValueTask Hello(SmtpVerb verb, ReadOnlySpan<byte> args)
     {
         if (args.IsEmpty || args.Contains((byte)' ') && verb == SmtpVerb.Helo)
         {
             Reply(SmtpReplies.Syntax(verb == SmtpVerb.Ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname"));
-            return;
+            return default;
         }
         int sp = args.IndexOf((byte)' ');
         ReadOnlySpan<byte> name = sp < 0 ? args : args[..sp];
+        return HelloAsync(verb, Encoding.UTF8.GetString(name));
+    }
+
+    /// <summary>Asks the policy's HELO stage, then takes the name and answers.</summary>
+    private async ValueTask HelloAsync(SmtpVerb verb, string name)
+    {
+        PolicyDecision d = await _server.Policy.CheckHeloAsync(Info, name, Connection.Aborted).ConfigureAwait(false);
+        if (d.Verdict != PolicyVerdict.Accept)
+        {
+            _log.LogInformation("{Verb} {Name} refused: {Reason}", verb == SmtpVerb.Ehlo ? "EHLO" : "HELO", name, d.Reason);
+            Reply(d.Reply!);
+            return;
+        }
         ResetTransaction();
-        Helo = Encoding.UTF8.GetString(name);
+        Helo = name;
+        Info = Info with { HeloName = name };
         Esmtp = verb == SmtpVerb.Ehlo;
         if (!Esmtp)
         {
@@ -481,6 +501,7 @@ internal sealed class SmtpSession : IProtocolSession
         if (!await FlushAsync().ConfigureAwait(false)) return false;
         ResetTransaction();
         Helo = null;
+        Info = Info with { HeloName = null };
         Esmtp = false;
         return await HandshakeAsync().ConfigureAwait(false);
     }
@@ -501,14 +522,15 @@ internal sealed class SmtpSession : IProtocolSession
     /// <summary>MAIL (RFC 5321 §4.1.1.2) with the parameters of the enabled extensions.</summary>
     private async ValueTask MailAsync(Mailbox? reversePath, MailParameters mp)
     {
-        PolicyDecision d = await _server.Policy.CheckMailAsync(Info, reversePath, CancellationToken.None).ConfigureAwait(false);
+        var policy = new PolicyTransaction(reversePath);
+        PolicyDecision d = await _server.Policy.CheckMailAsync(Info, policy, Connection.Aborted).ConfigureAwait(false);
         if (d.Verdict != PolicyVerdict.Accept)
         {
             _log.LogInformation("MAIL from {ReversePath} refused: {Reason}", reversePath?.ToString() ?? "<>", d.Reason);
             Reply(d.Reply!);
             return;
         }
-        Transaction.Begin(reversePath, mp);
+        Transaction.Begin(reversePath, mp, policy);
         Reply(SmtpReply.SenderOk);
     }
 
@@ -525,7 +547,7 @@ internal sealed class SmtpSession : IProtocolSession
     /// <summary>RCPT (RFC 5321 §4.1.1.3) with DSN parameters (RFC 3461 §4.1, §4.2).</summary>
     private async ValueTask RcptAsync(Mailbox forwardPath, RcptParameters rp)
     {
-        PolicyDecision d = await _server.Policy.CheckRecipientAsync(Info, Transaction.ReversePath, forwardPath, CancellationToken.None).ConfigureAwait(false);
+        PolicyDecision d = await _server.Policy.CheckRecipientAsync(Info, Transaction.Policy!, forwardPath, Connection.Aborted).ConfigureAwait(false);
         if (d.Verdict != PolicyVerdict.Accept)
         {
             _log.LogInformation("RCPT to {ForwardPath} refused: {Reason}", forwardPath, d.Reason);

@@ -23,6 +23,10 @@ public static partial class ConfigurationLoader
         .. RelaySettings(),
         .. QueueSettings(),
         .. Pop3Settings(),
+        .. DnsblSettings(),
+        .. DnswlSettings(),
+        .. GreylistSettings(),
+        .. RateLimitsSettings(),
         .. LogSettings(),
     ];
 
@@ -52,6 +56,7 @@ public static partial class ConfigurationLoader
         S("smtp.smtputf8", c => c.Smtp.Extensions.HasFlag(SmtpExtensions.SmtpUtf8)),
         S("smtp.chunking", c => c.Smtp.Extensions.HasFlag(SmtpExtensions.Chunking)),
         S("smtp.dsn", c => c.Smtp.Extensions.HasFlag(SmtpExtensions.Dsn)),
+        S("smtp.greet_pause", c => c.Smtp.GreetPause),
     ];
 
     private static IEnumerable<ConfigurationSetting> LimitsSettings() =>
@@ -135,6 +140,35 @@ public static partial class ConfigurationLoader
         S("pop3.plaintext_auth", c => c.Pop3.AllowPlaintextAuth),
         S("pop3.smtp_after_pop", c => c.Pop3.SmtpAfterPop),
         S("pop3.idle_timeout", c => c.Pop3.Limits.IdleTimeout),
+    ];
+
+    private static IEnumerable<ConfigurationSetting> DnsblSettings() =>
+    [
+        S("dnsbl.zones", c => c.DnsLists.BlockLists.Select(z => z.ToString())),
+        S("dnsbl.action", c => c.DnsLists.Action.ToString().ToLowerInvariant()),
+    ];
+
+    private static IEnumerable<ConfigurationSetting> DnswlSettings() =>
+    [
+        S("dnswl.zones", c => c.DnsLists.AllowLists.Select(z => z.ToString())),
+    ];
+
+    private static IEnumerable<ConfigurationSetting> GreylistSettings() =>
+    [
+        S("greylist.enabled", c => c.Greylist.Enabled),
+        S("greylist.delay", c => c.Greylist.Delay),
+        S("greylist.retry_window", c => c.Greylist.RetryWindow),
+        S("greylist.expire", c => c.Greylist.Expire),
+        S("greylist.network_prefix_v4", c => c.Greylist.NetworkPrefixV4),
+        S("greylist.network_prefix_v6", c => c.Greylist.NetworkPrefixV6),
+    ];
+
+    private static IEnumerable<ConfigurationSetting> RateLimitsSettings() =>
+    [
+        S("rate_limits.connections_per_client", c => c.RateLimits.ConnectionsPerClient),
+        S("rate_limits.messages_per_client", c => c.RateLimits.MessagesPerClient),
+        S("rate_limits.messages_per_user", c => c.RateLimits.MessagesPerUser),
+        S("rate_limits.recipients_per_client", c => c.RateLimits.RecipientsPerClient),
     ];
 
     private static IEnumerable<ConfigurationSetting> LogSettings() =>

@@ -143,6 +143,10 @@ public static partial class ConfigurationLoader
                     }
                     break;
                 case "queue": ReadQueue(Table(key, value), c.Queue); break;
+                case "dnsbl": ReadDnsbl(Table(key, value), c.DnsLists); break;
+                case "dnswl": ReadDnswl(Table(key, value), c.DnsLists); break;
+                case "greylist": ReadGreylist(Table(key, value), c.Greylist); break;
+                case "rate_limits": ReadRateLimits(Table(key, value), c.RateLimits); break;
                 case "log":
                     foreach (var (k, v) in Table(key, value))
                     {
@@ -199,6 +203,11 @@ public static partial class ConfigurationLoader
                 case "smtputf8": Toggle(c, SmtpExtensions.SmtpUtf8, Bool(name, v)); break;
                 case "chunking": Toggle(c, SmtpExtensions.Chunking | SmtpExtensions.BinaryMime, Bool(name, v)); break;
                 case "dsn": Toggle(c, SmtpExtensions.Dsn, Bool(name, v)); break;
+                case "greet_pause":
+                    c.Smtp.GreetPause = Seconds(name, v);
+                    // RFC 5321 §4.5.3.2.1: a client waits 5 minutes for the greeting; a pause near that loses real mail.
+                    if (c.Smtp.GreetPause > TimeSpan.FromSeconds(60)) throw new FormatException($"{name} must be at most 60 seconds");
+                    break;
                 default: throw Unknown(name);
             }
         }

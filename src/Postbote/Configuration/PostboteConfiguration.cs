@@ -41,6 +41,18 @@ public sealed class PostboteConfiguration
         set => Queue.RetryInterval = value;
     }
 
+    /// <summary>The DNS block and allow lists (<c>[dnsbl]</c>, <c>[dnswl]</c>). None by default.</summary>
+    public Postbote.Security.Ube.DnsListOptions DnsLists { get; set; } = new();
+
+    /// <summary>Greylisting (<c>[greylist]</c>). Off by default.</summary>
+    public Postbote.Security.Ube.GreylistOptions Greylist { get; set; } = new();
+
+    /// <summary>Rate limits per client and user (<c>[rate_limits]</c>). All off by default.</summary>
+    public Postbote.Security.Ube.RateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>The greylist's directory, <c>{DataDirectory}/greylist</c>.</summary>
+    public string GreylistDirectory => Path.Combine(DataDirectory, "greylist");
+
     /// <summary>The minimum log level. Defaults to Information.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
 using Postbote.Queue;
 
@@ -117,14 +116,14 @@ public static class QueueReport
     /// <see cref="MaxHeaderBytes"/> of the body, decoded as UTF-8 (RFC 6532) with invalid bytes replaced.</summary>
     private static List<string> ReadHeaderSection(SpoolEntry entry)
     {
-        int length = (int)Math.Min(entry.Envelope.Size, MaxHeaderBytes);
+        int length = (int)Math.Min(entry.Envelope.MessageSize, MaxHeaderBytes);
         byte[] buffer = new byte[length];
         int n = 0;
-        using (SafeFileHandle file = File.OpenHandle(entry.BodyPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (QueuedMessageStream message = entry.OpenMessage())
         {
             while (n < length)
             {
-                int read = RandomAccess.Read(file, buffer.AsSpan(n), entry.BodyOffset + n);
+                int read = message.Read(buffer.AsSpan(n));
                 if (read == 0) break;
                 n += read;
             }
@@ -136,7 +135,7 @@ public static class QueueReport
             int lf = rest.IndexOf((byte)'\n');
             if (lf < 0)
             {
-                if (n == MaxHeaderBytes && entry.Envelope.Size > MaxHeaderBytes)
+                if (n == MaxHeaderBytes && entry.Envelope.MessageSize > MaxHeaderBytes)
                     lines.Add(string.Create(CultureInfo.InvariantCulture, $"(the header section is cut here: it is longer than {MaxHeaderBytes} bytes)"));
                 else if (!rest.IsEmpty)
                     lines.Add(Encoding.UTF8.GetString(rest)); // a message that is all header section

@@ -123,6 +123,12 @@ public sealed class ServerOptions
     /// <summary>[pop3] plaintext_auth.</summary>
     public bool? Pop3PlaintextAuth { get; set; }
 
+    /// <summary>[smtp] greet_pause in seconds.</summary>
+    public double? GreetPauseSeconds { get; set; }
+
+    /// <summary>Whole tables appended to the configuration as written (e.g. <c>[greylist]</c>, <c>[dnsbl]</c>).</summary>
+    public string? ExtraTables { get; set; }
+
     /// <summary>The TOML text for a server whose data and Maildirs live in the given folders.</summary>
     public string ToToml(
         string dataDir,
@@ -149,6 +155,7 @@ public sealed class ServerOptions
 
         Boolean(toml, "require_tls", RequireTls);
         Boolean(toml, "plaintext_auth", PlaintextAuth);
+        if (GreetPauseSeconds is { } pause) toml.Append(CultureInfo.InvariantCulture, $"greet_pause = {pause}\n");
         toml.Append(CultureInfo.InvariantCulture, $"trusted_networks = {List(TrustedNetworks)}\n\n");
         toml.Append("[limits]\n");
         Number(toml, "message_size", MessageSize);
@@ -227,6 +234,7 @@ public sealed class ServerOptions
             }
         }
 
+        if (ExtraTables is not null) toml.Append('\n').Append(ExtraTables).Append('\n');
         toml.Append("\n[log]\n");
         toml.Append(CultureInfo.InvariantCulture, $"level = {Quote(LogLevel)}\n");
         return toml.ToString();

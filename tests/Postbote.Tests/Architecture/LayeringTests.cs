@@ -6,7 +6,8 @@ namespace Postbote.Tests.Architecture;
 
 /// <summary>
 /// The arrows of docs/architecture.md, checked on the compiled code. Each rule covers a namespace with all of its
-/// sub-namespaces (<c>Postbote.Security</c> includes <c>Postbote.Security.Sasl</c> and <c>Postbote.Security.Users</c>):
+/// sub-namespaces (<c>Postbote.Security</c> includes <c>Postbote.Security.Sasl</c>, <c>Postbote.Security.Users</c> and
+/// <c>Postbote.Security.Ube</c>):
 /// the protocol layer reaches no sockets, storage or server code; the queue speaks no SMTP; receiving never calls
 /// delivery; security decides without delivering; routing, the Maildir store and the file helpers stand below the parts
 /// that use them; the transport knows no protocol on top of it.

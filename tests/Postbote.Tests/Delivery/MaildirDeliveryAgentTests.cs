@@ -54,6 +54,43 @@ public sealed class MaildirDeliveryAgentTests : IDisposable
     }
 
     [Fact]
+    public async Task AddedHeaderFieldsGoBetweenTheTraceHeadersAndTheStoredMessageAndCountInTheSizes()
+    {
+        DeliveryRequest plain = Request(new Mailbox("sender", "example.org"), false, "alice@example.com");
+        DeliveryRequest request = plain with
+        {
+            Envelope = plain.Envelope with { AddedHeaders = "Authentication-Results: mx1.example;\r\n\tspf=pass smtp.mailfrom=example.org\r\n" },
+        };
+
+        await Agent().DeliverAsync(request, CancellationToken.None);
+
+        string file = Assert.Single(NewFiles("example.com", "alice"));
+        byte[] expected = [.. "Return-Path: <sender@example.org>\nDelivered-To: alice@example.com\n"u8,
+            .. "Authentication-Results: mx1.example;\n\tspf=pass smtp.mailfrom=example.org\n"u8, .. Lf(Body)];
+        Assert.Equal(expected, File.ReadAllBytes(file));
+        int crlfSize = expected.Length + expected.Count(b => b == (byte)'\n');
+        Assert.EndsWith($",S={expected.Length},W={crlfSize}", file, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AQuarantinedMessageGoesIntoTheJunkFolderOfTheMailbox()
+    {
+        DeliveryRequest plain = Request(new Mailbox("sender", "example.org"), false, "alice@example.com");
+        DeliveryRequest request = plain with { Envelope = plain.Envelope with { Quarantine = true } };
+
+        RecipientResult r = Assert.Single(await Agent().DeliverAsync(request, CancellationToken.None));
+
+        Assert.Equal(DeliveryOutcome.Delivered, r.Outcome);
+        Assert.Empty(NewFiles("example.com", "alice"));
+        string junk = _dir.Combine("mail", "example.com", "alice", ".Junk");
+        string file = Assert.Single(Directory.GetFiles(Path.Combine(junk, "new")));
+        Assert.EndsWith("\n" + Encoding.ASCII.GetString(Lf(Body)), File.ReadAllText(file), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(junk, "maildirfolder")));
+        Assert.True(Directory.Exists(Path.Combine(junk, "cur")));
+        Assert.True(Directory.Exists(Path.Combine(junk, "tmp")));
+    }
+
+    [Fact]
     public async Task UnwritableMaildirDefersWithTheSystemErrorAndPath()
     {
         // The domain directory is a file: every directory below it fails with ENOTDIR or EEXIST.

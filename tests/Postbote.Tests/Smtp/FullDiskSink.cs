@@ -44,6 +44,8 @@ public sealed class FullDiskSink(bool failAtBegin) : IMessageSink
             return default;
         }
 
+        public Stream OpenRead(long start) => new MemoryStream();
+
         public ValueTask CommitAsync(Envelope envelope, CancellationToken cancellationToken)
         {
             WriteToDisk("envelope"u8);

@@ -26,7 +26,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
     /// <param name="configure">Changes the options before the server starts.</param>
     /// <param name="sink">Makes the sink messages go to, given the spool (by default the spool itself).</param>
-    public static async Task<SmtpTestServer> StartAsync(Action<SmtpServerOptions>? configure = null, Func<Spool, IMessageSink>? sink = null)
+    /// <param name="policy">Makes the inbound policy, given the relay policy (by default the relay policy itself).</param>
+    public static async Task<SmtpTestServer> StartAsync(Action<SmtpServerOptions>? configure = null, Func<Spool, IMessageSink>? sink = null,
+        Func<RelayPolicy, IInboundPolicy>? policy = null)
     {
         var dir = new TempDirectory();
         var options = new SmtpServerOptions
@@ -44,12 +46,14 @@ public sealed class SmtpTestServer : IAsyncDisposable
             MaildirRoot = dir.Combine("mail"),
         };
         var spool = new Spool(new SpoolOptions { Directory = dir.Combine("spool"), CorruptDirectory = dir.Combine("corrupt") }, NullLogger<Spool>.Instance);
-        var server = new SmtpServer(options, new RelayPolicy(new LocalRecipients(local)), sink?.Invoke(spool) ?? spool, NullLoggerFactory.Instance, TimeProvider.System);
+        var server = new SmtpServer(options, WithPolicy(new RelayPolicy(new LocalRecipients(local)), policy), sink?.Invoke(spool) ?? spool, NullLoggerFactory.Instance, TimeProvider.System);
         await server.StartAsync(CancellationToken.None);
         return new SmtpTestServer(dir, spool, server);
     }
 
     /// <summary>Connects the shared test client to the server and reads the greeting.</summary>
+    private static IInboundPolicy WithPolicy(RelayPolicy relay, Func<RelayPolicy, IInboundPolicy>? policy) => policy is null ? relay : policy(relay);
+
     public Task<SmtpConnection> ConnectAsync() => SmtpConnection.ConnectAsync(EndPoint.Port);
 
     /// <summary>

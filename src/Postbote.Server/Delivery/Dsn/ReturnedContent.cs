@@ -1,4 +1,3 @@
-using Microsoft.Win32.SafeHandles;
 using Postbote.Core;
 using Postbote.Queue;
 
@@ -24,27 +23,20 @@ internal sealed record ReturnedContent(byte[] Bytes, bool IsWhole)
     /// <exception cref="UnauthorizedAccessException">The body file cannot be read.</exception>
     public static ReturnedContent Read(SpoolEntry entry, bool wantWhole, long maxWholeSize, int maxHeaderSize)
     {
-        long size = entry.Envelope.Size;
-        using SafeFileHandle h = File.OpenHandle(entry.BodyPath, FileMode.Open, FileAccess.Read,
-            FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+        using QueuedMessageStream message = entry.OpenMessage();
+        long size = message.Length;
         if (wantWhole && size <= maxWholeSize && entry.Envelope.Body != BodyType.BinaryMime)
         {
-            return new ReturnedContent(ReadAt(h, entry.BodyOffset, (int)size), true);
+            return new ReturnedContent(ReadExactly(message, (int)size), true);
         }
-        byte[] head = ReadAt(h, entry.BodyOffset, (int)Math.Min(size, maxHeaderSize));
+        byte[] head = ReadExactly(message, (int)Math.Min(size, maxHeaderSize));
         return new ReturnedContent(HeaderSection(head, complete: size <= maxHeaderSize), false);
     }
 
-    private static byte[] ReadAt(SafeFileHandle h, long offset, int length)
+    private static byte[] ReadExactly(Stream message, int length)
     {
         var bytes = new byte[length];
-        int n = 0;
-        while (n < length)
-        {
-            int r = RandomAccess.Read(h, bytes.AsSpan(n), offset + n);
-            if (r == 0) throw new IOException("The spool body is shorter than its envelope says.");
-            n += r;
-        }
+        message.ReadExactly(bytes);
         return bytes;
     }
 

@@ -17,13 +17,13 @@ internal static class HeaderScan
         byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            using var handle = request.OpenBody();
-            long size = request.Envelope.Size;
+            using QueuedMessageStream message = request.OpenMessage();
+            long size = message.Length;
             long done = 0;
             int state = 2; // 0 in a line, 1 after CR, 2 at a line start, 3 after CR at a line start
             while (done < size && done < MaxHeaderBytes)
             {
-                int n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), request.BodyOffset + done);
+                int n = message.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)));
                 if (n == 0) return false;
                 for (int i = 0; i < n; i++)
                 {

@@ -1,6 +1,5 @@
 using MimeKit;
 using MimeKit.Cryptography;
-using MimeKit.IO;
 using Postbote.Queue;
 
 namespace Postbote.Delivery.Smtp;
@@ -29,8 +28,7 @@ internal static class SevenBitConverter
         FileStream? output = null;
         try
         {
-            using var file = new FileStream(request.OpenBody(), FileAccess.Read, 64 * 1024);
-            using var body = new BoundStream(file, request.BodyOffset, request.BodyOffset + request.Envelope.Size, leaveOpen: true);
+            using var body = new BufferedStream(request.OpenMessage(), 64 * 1024);
             MimeMessage message = MimeMessage.Load(body);
             reason = EightBitHeader(message.Headers) ?? (message.Body is { } root ? Convert(root, signed: false) : null);
             if (reason is not null) return null;

@@ -67,7 +67,7 @@ public sealed partial class SmtpClientSession
                 }
                 body = BodyType.SevenBit;
             }
-            long size = converted?.Length ?? envelope.Size;
+            long size = converted?.Length ?? envelope.MessageSize;
             // RFC 1870 §6: a client that knows the server's SIZE limit does not send a message larger than it; the
             // failure is permanent for that server (5.3.4, RFC 3463 §3.4).
             if (caps.SizeLimit is long limit && size > limit)
@@ -288,13 +288,22 @@ public sealed partial class SmtpClientSession
             }
             var encoder = new DataEncoder();
             long done = 0;
+            if (converted is null)
+            {
+                // The header fields added at the end of data come first (a converted copy already holds them).
+                byte[] added = request.GetAddedHeaderBytes();
+                if (encode) encoder.Encode(added, _out);
+                else _out.Write(added);
+                done = added.Length;
+            }
+            long stored = done;
             while (done < size)
             {
                 int want = (int)Math.Min(buffer.Length, size - done);
                 int n;
                 try
                 {
-                    n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, want), offset + done, cancellationToken).ConfigureAwait(false);
+                    n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, want), offset + done - stored, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

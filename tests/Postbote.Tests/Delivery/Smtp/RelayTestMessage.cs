@@ -16,7 +16,8 @@ internal sealed class RelayTestMessage : IDisposable
     }
 
     public RelayTestMessage(byte[] body, string[] recipients, BodyType type = BodyType.SevenBit, bool smtpUtf8 = false,
-        Func<Recipient, Recipient>? recipient = null, DsnReturn ret = DsnReturn.Default, string? envelopeId = null, string? sender = "alice@example.com")
+        Func<Recipient, Recipient>? recipient = null, DsnReturn ret = DsnReturn.Default, string? envelopeId = null, string? sender = "alice@example.com",
+        string? addedHeaders = null)
     {
         Body = body;
         string path = Path.Combine(_dir, "seg.log");
@@ -29,7 +30,7 @@ internal sealed class RelayTestMessage : IDisposable
         }).ToArray();
         Mailbox? from = sender is null ? null : new Mailbox(sender[..sender.IndexOf('@')], sender[(sender.IndexOf('@') + 1)..]);
         var envelope = new Envelope(QueueId.New(DateTimeOffset.UtcNow), from, list, DateTimeOffset.UtcNow, type, smtpUtf8, ret, envelopeId,
-            Size: body.Length);
+            Size: body.Length, AddedHeaders: addedHeaders);
         Request = new DeliveryRequest(envelope, path, list, false) { BodyOffset = Prefix.Length };
     }
 

@@ -251,6 +251,34 @@ public sealed class SmtpDeliveryAgentTests(RelayDnsFixture dns)
     }
 
     [Fact]
+    public async Task AddedHeaderFieldsGoFirstAndCountInSizeWithDataAndWithBdat()
+    {
+        const string added = "Authentication-Results: relay.postbote.test; spf=pass smtp.mailfrom=example.com\r\n";
+        byte[] expected = Encoding.ASCII.GetBytes(added + Body);
+        foreach (string ehlo in new[] { "250-mx.one.relay.test\r\n250-SIZE 100000\r\n250 PIPELINING\r\n", "250-mx.one.relay.test\r\n250-SIZE 100000\r\n250 CHUNKING\r\n" })
+        {
+            await using var receiver = await ScriptedReceiver.StartAsync(OneAddress, Host(new JsonObject { ["ehlo"] = ehlo }));
+            using var message = new RelayTestMessage(Encoding.ASCII.GetBytes(Body), ["bob@one.relay.test"], addedHeaders: added);
+            await using var agent = Agent(receiver.Port);
+
+            RecipientResult result = Assert.Single(await agent.DeliverAsync(message.Request, CancellationToken.None));
+
+            Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
+            Assert.Contains($"MAIL FROM:<alice@example.com> SIZE={expected.Length}", receiver.Commands());
+            if (ehlo.Contains("CHUNKING", StringComparison.Ordinal))
+            {
+                Assert.Contains($"BDAT {expected.Length} LAST", receiver.Commands());
+                Assert.Equal(expected, Assert.Single(receiver.Messages()));
+            }
+            else
+            {
+                Assert.Equal(Encoding.ASCII.GetBytes(added + Body.Replace("\r\n.leading", "\r\n..leading", StringComparison.Ordinal) + ".\r\n"),
+                    Assert.Single(receiver.Messages()));
+            }
+        }
+    }
+
+    [Fact]
     public async Task TwoMessagesToOneServerShareOneConnectionWithRsetBetween()
     {
         await using var receiver = await ScriptedReceiver.StartAsync(OneAddress);
