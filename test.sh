@@ -44,6 +44,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 # Headless Chromium and its WebDriver for the queue page test (Selenium drives /usr/bin/chromedriver).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+# systemd-analyze verify checks packaging/postbote.service.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -30,7 +30,7 @@ namespace Postbote.Host;
 /// dependency order (recovery before listening) and stops them in reverse (POP3 and SMTP drain first, then the control
 /// socket closes, then deliveries finish).
 /// </summary>
-public sealed class PostboteService : IHostedService, IAsyncDisposable
+public sealed partial class PostboteService : IHostedService, IAsyncDisposable
 {
     private readonly PostboteConfiguration _config;
     private readonly ILoggerFactory _loggers;
@@ -49,6 +49,8 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
     private MessageEventStore? _trace;
     private PostboteMetrics? _metrics;
     private AdminServer? _admin;
+    private Postbote.Host.Sendmail.PickupImporter? _pickup;
+    private ReloadableLocalRecipients? _recipients;
 
     /// <summary>Creates the service.</summary>
     /// <param name="config">The configuration.</param>
@@ -142,7 +144,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         var spoolOptions = new SpoolOptions { Directory = c.SpoolDirectory, CorruptDirectory = c.CorruptDirectory };
         _spool = new Spool(spoolOptions, _loggers.CreateLogger<Spool>());
         _maildirBarrier = new DurabilityBarrier(c.Local.MaildirRoot, spoolOptions.SyncMode);
-        var recipients = new LocalRecipients(c.Local);
+        var recipients = _recipients = new ReloadableLocalRecipients(new LocalRecipients(c.Local));
         var maildir = new MaildirDeliveryAgent(c.Local, _maildirBarrier, _loggers.CreateLogger<MaildirDeliveryAgent>(), c.Smtp.HostName);
         // Mail for other domains goes to its [relay.transports] entry, the smarthost, or the domain's mail exchangers found
         // through the [dns] resolvers; HELO is [relay] helo_name, else our hostname. A local domain with a transport (LMTP
@@ -186,17 +188,18 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
             throw new StartupException("data_dir " + (e is IOException ? e.Message : $"{_control.SocketPath}: {StartupChecks.Reason(e)}"),
                 StartupException.EnvironmentExitCode, e);
         }
-        if (_tls is not null || c.Relay.Signing is not null)
+        // Messages that sendmail dropped while the server was down, then every second.
+        _pickup = new Postbote.Host.Sendmail.PickupImporter(c.DataDirectory, _spool, c.Smtp.HostName, c.Smtp.Limits.MessageSize,
+            _loggers.CreateLogger<Postbote.Host.Sendmail.PickupImporter>());
+        await _pickup.StartAsync(cancellationToken).ConfigureAwait(false);
+        // SIGHUP (postbote reload) re-reads the configuration, the certificate and the DKIM keys; open sessions keep theirs
+        // (the default action, ending the process, is cancelled).
+        _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
-            // SIGHUP reloads the certificate and the DKIM keys; open sessions keep theirs (the default action, ending the
-            // process, is cancelled).
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
-            {
-                ctx.Cancel = true;
-                _tls?.Reload();
-                if (c.Relay.Signing is { } signing) OutboundSigningSetup.Reload(c, signing, _log);
-            });
-        }
+            ctx.Cancel = true;
+            Reload();
+            if (c.Relay.Signing is { } signing) OutboundSigningSetup.Reload(c, signing, _log);
+        });
         bool pop3 = c.Pop3.Listeners.Count > 0;
         if (pop3 && !c.AuthEnabled)
             throw new StartupException("pop3.listen: POP3 logins need the user store: set auth.enabled = true or remove the [pop3] listeners",
@@ -295,6 +298,7 @@ public sealed class PostboteService : IHostedService, IAsyncDisposable
         if (_pop3 is not null) await _pop3.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_smtp is not null) await _smtp.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_control is not null) await _control.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_pickup is not null) await _pickup.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.StopAsync(cancellationToken).ConfigureAwait(false);
         _log.LogInformation("stopped");
     }

@@ -105,7 +105,7 @@ public sealed class CliTests : IDisposable
         await using var other = await PostboteServer.StartNewAsync(name: "other");
         var r = await cli.RunAsync("reload", "--config", server.ConfigPath);
         Assert.True(r.ExitCode == 0, r.Output);
-        Assert.Equal($"postbote: sent SIGHUP to pid {server.ProcessId} (data directory {server.DataDir}): the TLS certificate is reloaded\n", r.StandardOutput);
+        Assert.Equal($"postbote: sent SIGHUP to pid {server.ProcessId} (data directory {server.DataDir}): it re-reads its configuration and TLS certificate (its log says what changed)\n", r.StandardOutput);
         Assert.True(await server.WaitForLogAsync("TLS certificate reloaded", 1, TimeSpan.FromSeconds(10)), server.Diagnostics());
         await Task.Delay(500);
         Assert.Equal(0, other.LogCount("TLS certificate reloaded"));

@@ -107,7 +107,7 @@ public sealed class QueueCommandTests : IAsyncLifetime
         var python = await ExternalProcess.RunAsync("python3", ["-c", script, SocketPath], TimeSpan.FromSeconds(60));
         Assert.True(python.ExitCode == 0, python.Output + server.Diagnostics());
         Assert.Equal(
-            "b'bad not a request: \"??garbage\"; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, trace ID|MESSAGE-ID\\n'\n" +
+            "b'bad not a request: \"??garbage\"; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, mailq, trace ID|MESSAGE-ID\\n'\n" +
             "b'bad request line longer than 512 octets\\n'\n" +
             "b'bad not a queue ID: \"12345\" (a queue ID is 16 characters of 0-9 and A-Z without I, O, U and Y)\\n'\n" +
             "b'* queue is empty\\nok\\n'\n",

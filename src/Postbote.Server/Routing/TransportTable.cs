@@ -27,6 +27,9 @@ public sealed class TransportTable
         }
     }
 
+    /// <summary>The entries, domain (lower case, without a trailing dot) to transport, in domain order.</summary>
+    public IEnumerable<KeyValuePair<string, Transport>> Entries => _byDomain.OrderBy(static e => e.Key, StringComparer.Ordinal);
+
     /// <summary>The number of entries.</summary>
     public int Count => _byDomain.Count;
 

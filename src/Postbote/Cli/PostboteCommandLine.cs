@@ -20,6 +20,13 @@ internal static class PostboteCommandLine
     /// <returns>The exit code.</returns>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        // Invoked as sendmail or mailq (a symlink, as Postfix installs them), or "postbote sendmail ...": sendmail(8)'s own
+        // syntax, read by SendmailArguments rather than by the parser.
+        string invokedAs = SendmailCommand.InvokedAs();
+        if (invokedAs is "sendmail" or "mailq")
+            return await SendmailCommand.RunAsync(args, invokedAs == "mailq", Console.OpenStandardInput(), stdout, stderr).ConfigureAwait(false);
+        if (args is ["sendmail", .. var sendmailArgs])
+            return await SendmailCommand.RunAsync(sendmailArgs, mailq: false, Console.OpenStandardInput(), stdout, stderr).ConfigureAwait(false);
         // "postbote help [COMMAND]" is the older spelling of --help.
         if (args is ["help", .. var topic]) args = [.. topic, "--help"];
         RootCommand root = Build(stdout, stderr);
@@ -59,14 +66,21 @@ internal static class PostboteCommandLine
         var root = new RootCommand("Postbote, a mail server: receives mail over SMTP, queues it durably, delivers it into Maildirs.");
         root.Options.Add(config);
 
-        var serve = new Command("serve", "run the mail server until SIGTERM (drains) or SIGINT; SIGHUP reloads the TLS certificate");
+        var serve = new Command("serve", "run the mail server until SIGTERM (drains) or SIGINT; SIGHUP re-reads the configuration and the TLS certificate");
         serve.SetAction(async (r, _) => WithConfiguration(r, config, stderr, out PostboteConfiguration? c) is { } failed
             ? failed : await ServeCommand.RunAsync(c!).ConfigureAwait(false));
         root.Subcommands.Add(serve);
 
-        var reload = new Command("reload", "send SIGHUP to the server running on the data directory (the PID in its postbote.lock): it reloads the TLS certificate");
-        reload.SetAction(r => WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
+        var reload = new Command("reload", "send SIGHUP to the server running on the data directory (the PID in its postbote.lock): it re-reads the configuration (aliases, domains, relay, queue timings) and the TLS certificate without dropping sessions");
+        reload.SetAction(r => ReloadCommand.CheckFile(r.GetValue(config), stdout, stderr)
+            ?? WithDataDirectory(r, config, stderr, mustExist: true, c => ReloadCommand.Run(c, stdout, stderr)));
         root.Subcommands.Add(reload);
+
+        // Listed for --help; "postbote sendmail ..." is read before the parser (sendmail(8)'s syntax).
+        root.Subcommands.Add(new Command("sendmail",
+            "sendmail(8) for cron, mail(1) and scripts: [-t] [-f sender] [-i|-oi] [-F name] [-bs] [-bp] [-q] recipients...; also when invoked as 'sendmail' or 'mailq'"));
+        root.Subcommands.Add(ConfigCommands.CheckConfig(config, stdout, stderr));
+        root.Subcommands.Add(ConfigCommands.ShowConfig(config, stdout, stderr));
 
         root.Subcommands.Add(QueueCommands.Build(
             (r, run) => WithDataDirectoryAsync(r, config, stderr, run), stdout, stderr));
@@ -89,6 +103,7 @@ internal static class PostboteCommandLine
         try
         {
             config = path is null ? ConfigurationLoader.Default() : ConfigurationLoader.Load(path);
+            foreach (string warning in config.Warnings) stderr.WriteLine("postbote: warning: " + warning);
             return null;
         }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)

@@ -39,17 +39,30 @@ internal static class QueueCommands
         {
             var sub = new Command(ControlProtocol.Verb(command), description);
             Argument<string>? idArgument = null;
-            if (ControlRequest.TakesId(command))
+            Argument<string[]>? idsArgument = null;
+            if (command is ControlCommand.Show)
             {
                 idArgument = new Argument<string>("ID") { Description = "the queue ID (as in 'postbote queue list' and the log)" };
                 sub.Arguments.Add(idArgument);
             }
+            else if (ControlRequest.TakesId(command))
+            {
+                idsArgument = new Argument<string[]>("ID")
+                {
+                    Description = "queue IDs (as in 'postbote queue list' and the log); '-' reads them from standard input, one per line, with progress and a summary",
+                    Arity = ArgumentArity.OneOrMore,
+                };
+                sub.Arguments.Add(idsArgument);
+            }
             sub.SetAction((r, ct) =>
             {
                 QueueId? id = null;
-                if (idArgument is not null)
+                string[]? words = idsArgument is null ? null : r.GetValue(idsArgument);
+                if (words is not null && (words.Length > 1 || words is ["-"]))
+                    return inDataDirectory(r, c => QueueBatch.RunAsync(c, command, words, Console.In, stdout, stderr, ct));
+                if (idArgument is not null || words is not null)
                 {
-                    string text = r.GetValue(idArgument) ?? "";
+                    string text = (idArgument is not null ? r.GetValue(idArgument) : words?.FirstOrDefault()) ?? "";
                     if (!ControlRequest.TryParseId(text, out id))
                     {
                         stderr.WriteLine($"postbote: \"{ControlProtocol.Printable(text, 40)}\" is not a queue ID ({ControlProtocol.QueueIdShape})");
@@ -69,9 +82,11 @@ internal static class QueueCommands
     /// <param name="stdout">Standard output.</param>
     /// <param name="stderr">Standard error.</param>
     /// <param name="cancellationToken">Cancels the exchange.</param>
+    /// <param name="fromSpool">The lines to print when no server runs, read from the spool, for a request that
+    /// <see cref="FromSpool"/> does not know (<c>mailq</c>); <c>null</c> for the others.</param>
     /// <returns>The exit code.</returns>
     public static async Task<int> RunAsync(PostboteConfiguration config, ControlRequest request, TextWriter stdout, TextWriter stderr,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<IReadOnlyList<string>>? fromSpool = null)
     {
         string socket = Path.Combine(Path.GetFullPath(config.DataDirectory), ControlProtocol.SocketFileName);
         string? status;
@@ -83,6 +98,11 @@ internal static class QueueCommands
         {
             stderr.WriteLine($"postbote: {socket}: {e.Message}");
             return 1;
+        }
+        if (status is null && fromSpool is not null)
+        {
+            foreach (string line in fromSpool()) stdout.WriteLine(line);
+            return 0;
         }
         if (status is null) return FromSpool(config, request, stdout, stderr);
         if (status == ControlProtocol.Ok) return 0;

@@ -4,8 +4,8 @@ namespace Postbote.Host.Cli;
 
 /// <summary>
 /// <c>postbote reload</c>: sends SIGHUP to the server that runs on this configuration's data directory (the PID in
-/// <c>{data_dir}/postbote.lock</c>, which that server holds locked), and to no other process. The server then reloads its
-/// TLS certificate and key.
+/// <c>{data_dir}/postbote.lock</c>, which that server holds locked), and to no other process. The server then re-reads its
+/// configuration file (what can change live takes effect, open sessions are kept) and its TLS certificate and key.
 /// </summary>
 internal static class ReloadCommand
 {
@@ -37,8 +37,32 @@ internal static class ReloadCommand
             stderr.WriteLine($"postbote: SIGHUP to pid {pid}: {System.Runtime.InteropServices.Marshal.GetLastPInvokeErrorMessage()}");
             return 1;
         }
-        stdout.WriteLine($"postbote: sent SIGHUP to pid {pid} (data directory {dataDirectory}): the TLS certificate is reloaded");
+        stdout.WriteLine($"postbote: sent SIGHUP to pid {pid} (data directory {dataDirectory}): it re-reads its configuration and TLS certificate (its log says what changed)");
         return 0;
+    }
+
+    /// <summary>Checks the file before the server is asked to read it: a wrong file is not sent, its errors are printed
+    /// as <c>postbote check-config</c> prints them.</summary>
+    /// <param name="path">The <c>--config</c> file, or <c>null</c> for the embedded default (nothing to check).</param>
+    /// <param name="stdout">Where the errors go.</param>
+    /// <param name="stderr">Where the verdict goes.</param>
+    /// <returns><c>null</c> when the file is valid, else the exit code 2.</returns>
+    public static int? CheckFile(string? path, TextWriter stdout, TextWriter stderr)
+    {
+        if (path is null) return null;
+        IReadOnlyList<ConfigurationDiagnostic> found;
+        try
+        {
+            found = ConfigurationLoader.Check(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // said by the loading that follows
+        }
+        if (!found.Any(d => !d.IsWarning)) return null;
+        foreach (ConfigurationDiagnostic d in found) stdout.WriteLine(d);
+        stderr.WriteLine($"postbote: {Path.GetFullPath(path)} has errors: not reloaded; the server keeps the configuration in force");
+        return 2;
     }
 
     private const int SigHup = 1;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Postbote.Host.Configuration;
@@ -32,8 +33,23 @@ internal static class ServeCommand
         // start repeats, with a stack trace, the one line printed below.
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", debug ? LogLevel.Debug : LogLevel.None);
-        builder.Logging.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName);
-        builder.Services.AddSingleton<ConsoleFormatter>(new PlainConsoleFormatter(includeStackTraces: debug));
+        // Under systemd: READY=1 once started (Type=notify), STOPPING=1 on SIGTERM; entries go to the journal with their
+        // fields (QUEUE_ID) when it is there, else lines on standard output.
+        // systemd's notify protocol (sd_notify(3)) needs only NOTIFY_SOCKET: the service manager sets it for Type=notify.
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
+        if (JournalWriter.IsAvailable())
+        {
+            builder.Logging.AddProvider(new JournalLoggerProvider(new JournalWriter()));
+        }
+        else
+        {
+            builder.Logging.AddConsole(o => o.FormatterName = PlainConsoleFormatter.FormatterName);
+            builder.Services.AddSingleton<ConsoleFormatter>(new PlainConsoleFormatter(includeStackTraces: debug));
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Smtp.Limits.ShutdownTimeout + TimeSpan.FromSeconds(15));
         builder.Services.AddSingleton(config);
         builder.Services.AddHostedService<PostboteService>();

@@ -70,15 +70,34 @@ public static partial class ConfigurationLoader
             throw new FormatException(string.Create(CultureInfo.InvariantCulture,
                 $"line {first.Span.Start.Line + 1}: {Describe(first.Message)}"));
         }
-        TomlTable root;
+        TomlTable root = Model(toml);
+        var warnings = new List<string>();
+        ApplyRenames(root, (old, current) => warnings.Add(RenameWarning(old, current)));
+        PostboteConfiguration c = FromModel(root);
+        foreach (string w in warnings) c.Warnings.Add(w);
+        return c;
+    }
+
+    /// <summary>The TOML text as Tomlyn's model (syntax already checked).</summary>
+    /// <exception cref="FormatException">Tomlyn refused the text.</exception>
+    private static TomlTable Model(string toml)
+    {
         try
         {
-            root = TomlSerializer.Deserialize<TomlTable>(toml) ?? new TomlTable();
+            return TomlSerializer.Deserialize<TomlTable>(toml) ?? new TomlTable();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new FormatException("invalid TOML: " + e.Message, e);
         }
+    }
+
+    /// <summary>Reads the model of a whole file, table by table (one line per table in the switch below), then checks what
+    /// spans tables. The first wrong setting ends the reading; <see cref="Check"/> reads again without it to find the
+    /// next.</summary>
+    /// <exception cref="FormatException">An unknown setting or a bad value; one line naming the setting.</exception>
+    private static PostboteConfiguration FromModel(TomlTable root)
+    {
         var c = new PostboteConfiguration { Local = { CatchAll = null, Domains = new List<string>() } };
         string? maildirRoot = null;
         bool smtpSeen = false;

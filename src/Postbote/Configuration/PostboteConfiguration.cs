@@ -126,6 +126,10 @@ public sealed class PostboteConfiguration
     /// <summary>The <c>[dmarc]</c> settings.</summary>
     public Postbote.Security.Dmarc.DmarcOptions Dmarc { get; set; } = new();
 
+    /// <summary>One line per renamed setting the file still uses under its old name (<c>old is now new</c>), for the
+    /// server's log and the command line's standard error.</summary>
+    public IList<string> Warnings { get; } = new List<string>();
+
     /// <summary>Where the configuration came from: a file path, or <c>embedded default</c>.</summary>
     public string Source { get; set; } = "embedded default";
 

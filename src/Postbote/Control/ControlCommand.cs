@@ -21,4 +21,8 @@ public enum ControlCommand
     /// <summary><c>trace QUERY</c>: the stored events of a message named by queue ID or Message-ID, one JSON line each
     /// (<see cref="Postbote.Tracing.EventLine"/>), after the events still pending are written.</summary>
     Trace,
+
+    /// <summary><c>mailq</c>: the queue in the layout of Postfix's <c>postqueue -p</c> (<see cref="MailqReport"/>), for
+    /// <c>postbote sendmail -bp</c> and <c>mailq</c>.</summary>
+    Mailq,
 }

@@ -32,7 +32,7 @@ public static class ControlProtocol
     public const string Bad = "bad";
 
     /// <summary>The commands as a usage line, for error replies.</summary>
-    public const string Usage = "list, show ID, flush, retry ID, hold ID, release ID, delete ID, trace ID|MESSAGE-ID";
+    public const string Usage = "list, show ID, flush, retry ID, hold ID, release ID, delete ID, mailq, trace ID|MESSAGE-ID";
 
     /// <summary>What a queue ID looks like, for error replies.</summary>
     public const string QueueIdShape = "16 characters of 0-9 and A-Z without I, O, U and Y";

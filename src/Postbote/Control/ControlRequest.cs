@@ -19,7 +19,7 @@ public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
     /// <summary>Whether a command names one message.</summary>
     /// <param name="command">The command.</param>
     /// <returns><c>false</c> for <c>list</c> and <c>flush</c>.</returns>
-    public static bool TakesId(ControlCommand command) => command is not (ControlCommand.List or ControlCommand.Flush or ControlCommand.Trace);
+    public static bool TakesId(ControlCommand command) => command is not (ControlCommand.List or ControlCommand.Flush or ControlCommand.Trace or ControlCommand.Mailq);
 
     /// <summary>Parses a request line.</summary>
     /// <param name="line">The line, with or without its LF (and CR).</param>
@@ -57,6 +57,7 @@ public sealed record ControlRequest(ControlCommand Command, QueueId? Id = null)
             "release" => ControlCommand.Release,
             "delete" => ControlCommand.Delete,
             "trace" => ControlCommand.Trace,
+            "mailq" => ControlCommand.Mailq,
             _ => null,
         };
         if (command is not { } c)

@@ -290,6 +290,8 @@ public sealed class ControlServer : IAsyncDisposable
             {
                 case ControlCommand.List:
                     return (QueueReport.List(_queue.List(), _time.GetUtcNow(), QueueReport.CountSetAside(_corruptDirectory)), ControlProtocol.Ok);
+                case ControlCommand.Mailq:
+                    return (MailqReport.Lines(_queue.List()), ControlProtocol.Ok);
                 case ControlCommand.Show:
                     return _queue.Show(request.Id!.Value) is { } entry
                         ? (QueueReport.Show(entry, _time.GetUtcNow()), ControlProtocol.Ok)

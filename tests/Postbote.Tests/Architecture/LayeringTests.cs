@@ -23,7 +23,7 @@ public class LayeringTests
     /// reach. The executable's own namespaces (Host: the composition root, the command line, configuration) may reach
     /// everything, except Host.Control.</summary>
     private static readonly string[] KnownNamespaces =
-        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", "Dkim", "Tracing", @"Host\.Control", "Host"];
+        ["Core", "Protocol", "IO", "Net", "Smtp", "Pop3", "Queue", "Routing", "MailStore", "Delivery", @"Security\.Spf", @"Security\.Dkim", @"Security\.Dmarc", "Security", "Dns", "Dkim", "Tracing", @"Host\.Control", @"Host\.Sendmail", "Host"];
 
     /// <summary>A pattern for the named <c>Postbote.*</c> namespaces and all their sub-namespaces.</summary>
     private static string Postbote(params string[] names) => $@"^Postbote\.({string.Join('|', names)})(\..*)?$";
@@ -72,6 +72,13 @@ public class LayeringTests
             .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(
                 Postbote("Protocol", "Net", "Smtp", "Routing", "MailStore", "Delivery", "Security", "Dns")))
             .Because("the committed spool entry is the only contract between receiving and delivering")
+            .Check(Code);
+
+    [Fact]
+    public void SendmailQueuesWithoutReceivingOrDelivering() =>
+        Types().That().ResideInNamespaceMatching(Postbote(@"Host\.Sendmail"))
+            .Should().NotDependOnAny(Types().That().ResideInNamespaceMatching(Postbote("Smtp", "Delivery", "MailStore", "Routing", "Security")))
+            .Because("sendmail talks SMTP to the server as a client, and its pickup files enter the spool like any message")
             .Check(Code);
 
     [Fact]

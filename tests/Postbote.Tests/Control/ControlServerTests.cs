@@ -85,8 +85,8 @@ public sealed class ControlServerTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("\n", "bad empty request; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, trace ID|MESSAGE-ID\n")]
-    [InlineData("frob\n", "bad unknown command \"frob\"; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, trace ID|MESSAGE-ID\n")]
+    [InlineData("\n", "bad empty request; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, mailq, trace ID|MESSAGE-ID\n")]
+    [InlineData("frob\n", "bad unknown command \"frob\"; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, mailq, trace ID|MESSAGE-ID\n")]
     [InlineData("list all\n", "bad list takes no argument\n")]
     [InlineData("trace\n", "bad trace takes one queue ID or Message-ID\n")]
     [InlineData("trace <a@b> c\n", "bad trace takes one queue ID or Message-ID\n")]
@@ -94,7 +94,7 @@ public sealed class ControlServerTests : IAsyncLifetime
     [InlineData("hold\n", "bad hold takes one queue ID\n")]
     [InlineData("show 0000000000000000 x\n", "bad show takes one queue ID\n")]
     [InlineData("show 000000000000000I\n", "bad not a queue ID: \"000000000000000I\" (a queue ID is 16 characters of 0-9 and A-Z without I, O, U and Y)\n")]
-    [InlineData("list\u001b[2J\n", "bad not a request: \"list?[2J\"; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, trace ID|MESSAGE-ID\n")]
+    [InlineData("list\u001b[2J\n", "bad not a request: \"list?[2J\"; commands: list, show ID, flush, retry ID, hold ID, release ID, delete ID, mailq, trace ID|MESSAGE-ID\n")]
     public async Task BadRequestGetsABadLine(string request, string reply)
     {
         Assert.Equal(reply, await AskAsync(request));
