@@ -70,6 +70,10 @@ public sealed partial class PostboteService
         c.Relay.Smarthost = next.Relay.Smarthost;
         c.Relay.SmarthostCredential = next.Relay.SmarthostCredential;
         c.Relay.Transports = next.Relay.Transports;
+        c.Relay.BindAddress = next.Relay.BindAddress;
+        c.Relay.BindAddress6 = next.Relay.BindAddress6;
+        c.Relay.AddressPreference = next.Relay.AddressPreference;
+        c.Relay.HeloName = next.HeloName ?? c.Smtp.HostName;
         if (localTransportsChanged)
             _log.LogWarning("reload: relay.transports changed for a local domain: its mailboxes follow the new transport after a restart");
         // Queue timings: the scheduler reads them at each decision.

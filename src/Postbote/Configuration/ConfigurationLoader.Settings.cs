@@ -27,6 +27,12 @@ public static partial class ConfigurationLoader
         .. DnswlSettings(),
         .. GreylistSettings(),
         .. RateLimitsSettings(),
+        .. SpfSettings(),
+        .. DkimSettings(),
+        .. DmarcSettings(),
+        .. ArcSettingsList(),
+        .. TraceSettings(),
+        .. AdminSettings(),
         .. LogSettings(),
     ];
 
@@ -72,6 +78,7 @@ public static partial class ConfigurationLoader
         S("limits.max_connections_per_ip", c => c.Smtp.Limits.MaxConnectionsPerIp),
         S("limits.max_errors", c => c.Smtp.Limits.MaxErrors),
         S("limits.shutdown_timeout", c => c.Smtp.Limits.ShutdownTimeout),
+        S("limits.hop_count_limit", c => c.Smtp.Limits.HopCountLimit),
     ];
 
     private static IEnumerable<ConfigurationSetting> LocalSettings() =>
@@ -121,6 +128,10 @@ public static partial class ConfigurationLoader
         S("relay.smarthost_username", c => c.Relay.SmarthostCredential?.UserName),
         // The password is never printed.
         S("relay.smarthost_password", c => c.Relay.SmarthostCredential is null ? null : ConfigurationPrinter.Hidden),
+        S("relay.helo_name", c => c.HeloName ?? c.Smtp.HostName),
+        S("relay.bind_address", c => c.Relay.BindAddress?.ToString()),
+        S("relay.bind_address6", c => c.Relay.BindAddress6?.ToString()),
+        S("relay.address_preference", c => c.Relay.AddressPreference.ToString().ToLowerInvariant()),
         S("relay.transports", c => c.Relay.Transports.Entries.Select(e => new KeyValuePair<string, object>(e.Key, e.Value.ToString())).ToList()),
     ];
 
@@ -131,6 +142,9 @@ public static partial class ConfigurationLoader
         S("queue.max_lifetime", c => c.Queue.MaxLifetime),
         S("queue.delay_warning_time", c => c.Queue.DelayWarningTime),
         S("queue.destination_concurrency", c => c.Queue.DestinationConcurrency),
+        S("queue.destination_rate_limit", c => c.Queue.DestinationRateLimit),
+        S("queue.destination_recipient_limit", c => c.Queue.DestinationRecipientLimit),
+        S("queue.connection_reuse_count_limit", c => c.Relay.MaxMessagesPerConnection),
     ];
 
     private static IEnumerable<ConfigurationSetting> Pop3Settings() =>
