@@ -166,6 +166,7 @@ public sealed class AuthenticationTests(AuthZonesFixture zones) : IClassFixture<
         Assert.Equal("Authentication-Results: mx.test;\r\n"
             + "\tspf=fail (fail.auth.test: 127.0.0.62 is not permitted) smtp.mailfrom=a@fail.auth.test;\r\n"
             + "\tdkim=none;\r\n"
+            + "\tarc=none smtp.remote-ip=127.0.0.62;\r\n"
             + "\tdmarc=fail (p=none dis=none) header.from=fail.auth.test policy.dmarc=none",
             AuthenticationResults(await DeliveredAsync(server, "spf-record")));
     }
@@ -178,6 +179,7 @@ public sealed class AuthenticationTests(AuthZonesFixture zones) : IClassFixture<
         Assert.Equal("Authentication-Results: mx.test;\r\n"
             + "\tspf=pass (pass.auth.test: 127.0.0.63 is permitted) smtp.mailfrom=a@pass.auth.test;\r\n"
             + "\tdkim=none;\r\n"
+            + "\tarc=none smtp.remote-ip=127.0.0.63;\r\n"
             + "\tdmarc=pass header.from=pass.auth.test policy.dmarc=reject",
             AuthenticationResults(await DeliveredAsync(server, "spf-pass")));
     }
@@ -196,6 +198,7 @@ public sealed class AuthenticationTests(AuthZonesFixture zones) : IClassFixture<
         Assert.Equal("Authentication-Results: mx.test;\r\n"
             + "\tspf=neutral (other.test: 127.0.0.64 is neither permitted nor denied) smtp.mailfrom=bounce@other.test;\r\n"
             + $"\tdkim=pass header.d=signed.auth.test header.s={selector} header.i=@signed.auth.test header.b=\"{b}\";\r\n"
+            + "\tarc=none smtp.remote-ip=127.0.0.64;\r\n"
             + "\tdmarc=pass header.from=signed.auth.test policy.dmarc=reject",
             AuthenticationResults(await DeliveredAsync(server, marker)).Replace($"header.b={b}", $"header.b=\"{b}\"", StringComparison.Ordinal));
 
