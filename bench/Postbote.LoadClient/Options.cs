@@ -15,6 +15,9 @@ internal sealed class Options
     public string From { get; private set; } = "bench-from@example.com";
     public string To { get; private set; } = "sink@bench.test";
     public string? Label { get; private set; }
+    /// <summary>A message file to send instead of the generated one (e.g. a DKIM-signed message); <c>--size</c> is
+    /// then ignored.</summary>
+    public string? MessageFile { get; private set; }
 
     /// <summary>Parses the arguments; <c>null</c> on any error, after printing why.</summary>
     public static Options? Parse(string[] args)
@@ -41,10 +44,16 @@ internal sealed class Options
                 case "--from": o.From = v; break;
                 case "--to": o.To = v; break;
                 case "--label": o.Label = v; break;
+                case "--message": o.MessageFile = v; break;
                 default: return null;
             }
         }
         if (o.Sessions < 1 || o.Messages < 1 || o.Size < 1 || o.TimeoutSeconds < 1) return null;
+        if (o.MessageFile is not null && !File.Exists(o.MessageFile))
+        {
+            Console.Error.WriteLine("pb-loadclient: no such message file " + o.MessageFile);
+            return null;
+        }
         return o;
     }
 

@@ -16,7 +16,7 @@ public static class Program
 {
     private const string Usage =
         "pb-loadclient HOST:PORT [--mode pipeline|big] [--sessions N] [--messages M] [--size BYTES] [--timeout S]\n" +
-        "              [--from ADDR] [--to ADDR] [--label TEXT]";
+        "              [--from ADDR] [--to ADDR] [--label TEXT] [--message FILE]";
 
     /// <summary>Runs the client.</summary>
     /// <param name="args">Command-line arguments (see the usage text).</param>
@@ -36,7 +36,7 @@ public static class Program
 
     private static async Task<int> PipelineAsync(Options o, CancellationToken ct)
     {
-        byte[] body = Message.Body(o.Size, o.From, o.To);
+        byte[] body = o.MessageFile is null ? Message.Body(o.Size, o.From, o.To) : Message.FromFile(o.MessageFile);
         long remaining = o.Messages;
         long accepted = 0, failed = 0;
         string? firstError = null;
@@ -82,7 +82,7 @@ public static class Program
         double secs = sw.Elapsed.TotalSeconds;
         string status = accepted >= o.Messages ? "ok" : ct.IsCancellationRequested ? "timeout" : "error";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"msgs={accepted} sessions={o.Sessions} size={o.Size} secs={secs:F3} msgs_per_s={accepted / secs:F1} mode=pipeline failed={failed} requested={o.Messages} status={status} target={o.Endpoint}{Label(o)}"));
+            $"msgs={accepted} sessions={o.Sessions} size={(o.MessageFile is null ? o.Size : body.Length - 3)} secs={secs:F3} msgs_per_s={accepted / secs:F1} mode=pipeline failed={failed} requested={o.Messages} status={status} target={o.Endpoint}{Label(o)}"));
         if (firstError is not null) await Console.Error.WriteLineAsync("pb-loadclient: " + firstError).ConfigureAwait(false);
         return status == "ok" ? 0 : 1;
     }
