@@ -40,7 +40,7 @@ public sealed class ArcVerifyPolicy : IInboundPolicy
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(message);
-        if (session.IsTrustedNetwork || session.AuthenticatedUser is not null) return PolicyDecision.Accept;
+        if (session.IsOwnClient) return PolicyDecision.Accept;
         AuthenticationResult result = message.HeaderSectionComplete && !HasArcSeal(message.HeaderSection.Span)
             ? Result(session, "none", null)
             : await VerifyAsync(session, message, cancellationToken).ConfigureAwait(false);

@@ -35,7 +35,7 @@ public sealed class AuthenticationResultsPolicy : IInboundPolicy
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(message);
         IReadOnlyList<MessageRange> forged = FindFields(message.HeaderSection.Span, _authServId);
-        bool checkedSession = _writeField && !session.IsTrustedNetwork && session.AuthenticatedUser is null;
+        bool checkedSession = _writeField && !session.IsOwnClient;
         IReadOnlyList<string>? add = checkedSession ? [Render(_authServId, message.Transaction.Results)] : null;
         if (add is null && forged.Count == 0) return ValueTask.FromResult(PolicyDecision.Accept);
         return ValueTask.FromResult(PolicyDecision.AcceptWith(add) with { RemoveRanges = forged.Count == 0 ? null : forged });

@@ -125,7 +125,7 @@ public sealed class RelayPolicy : IInboundPolicy
                 new SmtpReply(SmtpReplyCode.MailboxUnavailable, EnhancedStatusCode.BadDestinationMailbox,
                     $"<{recipient}>: Recipient address rejected: User unknown in local recipient table"),
                 "unknown local recipient"),
-            _ when session.IsTrustedNetwork || session.AuthenticatedUser is not null => PolicyDecision.Accept,
+            _ when session.IsOwnClient => PolicyDecision.Accept,
             _ when _smtpAfterPop?.MayRelay(session.Remote.Address) == true => PolicyDecision.Accept,
             _ => PolicyDecision.Reject(
                 new SmtpReply(SmtpReplyCode.TransactionFailed, EnhancedStatusCode.NotAuthorized,

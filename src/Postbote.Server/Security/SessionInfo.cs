@@ -12,4 +12,11 @@ namespace Postbote.Security;
 /// <param name="HeloName">The name the client gave in its last accepted HELO/EHLO (RFC 5321 §4.1.1.1), or <c>null</c>
 /// before it (and after STARTTLS, which forgets it).</param>
 public sealed record SessionInfo(string SessionId, IPEndPoint Remote, IPEndPoint Local, bool IsTrustedNetwork,
-    string? AuthenticatedUser = null, bool IsTls = false, string? HeloName = null);
+    string? AuthenticatedUser = null, bool IsTls = false, string? HeloName = null)
+{
+    /// <summary>Whether the client is one of ours: in the trusted networks or authenticated. Such a session may relay, and
+    /// the checks meant for other servers' mail (SPF, DKIM and ARC verification, DMARC, DNS lists, greylisting) pass it
+    /// by, as Postfix set-ups exempt <c>$mynetworks</c> and SASL clients.</summary>
+    public bool IsOwnClient => IsTrustedNetwork || AuthenticatedUser is not null;
+}
+

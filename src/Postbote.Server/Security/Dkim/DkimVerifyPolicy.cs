@@ -38,7 +38,7 @@ public sealed class DkimVerifyPolicy : IInboundPolicy
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(message);
-        if (session.IsTrustedNetwork || session.AuthenticatedUser is not null) return PolicyDecision.Accept;
+        if (session.IsOwnClient) return PolicyDecision.Accept;
         // Cheap test first: no DKIM-Signature in the header section, nothing to parse.
         if (!HasSignature(message.HeaderSection.Span))
         {

@@ -49,7 +49,7 @@ public sealed class DmarcPolicy : IInboundPolicy
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(message);
-        if (session.IsTrustedNetwork || session.AuthenticatedUser is not null) return PolicyDecision.Accept;
+        if (session.IsOwnClient) return PolicyDecision.Accept;
         PolicyTransaction t = message.Transaction;
         List<string> domains = FromDomains(message.HeaderSection.Span);
         if (domains.Count != 1)

@@ -46,7 +46,7 @@ public sealed class SpfPolicy : IInboundPolicy
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (session.IsTrustedNetwork || session.AuthenticatedUser is not null) return PolicyDecision.Accept;
+        if (session.IsOwnClient) return PolicyDecision.Accept;
         string? mailFrom = transaction.ReversePath is { IsDomainlessPostmaster: false } path ? path.ToString() : null;
         var request = SpfRequest.ForMailFrom(session.Remote.Address, mailFrom, session.HeloName, _hostName);
         SpfCheckResult r = await _checker.CheckHostAsync(request, cancellationToken).ConfigureAwait(false);

@@ -31,8 +31,6 @@ public sealed class DnsListPolicy : IInboundPolicy
         _log = log;
     }
 
-    private static bool Exempt(SessionInfo session) => session.IsTrustedNetwork || session.AuthenticatedUser is not null;
-
     private static IPAddress Client(SessionInfo session) =>
         session.Remote.Address.IsIPv4MappedToIPv6 ? session.Remote.Address.MapToIPv4() : session.Remote.Address;
 
@@ -55,7 +53,7 @@ public sealed class DnsListPolicy : IInboundPolicy
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(recipient);
-        if (_options.BlockLists.Count == 0 || _options.Action != DnsListAction.Reject || Exempt(session)) return PolicyDecision.Accept;
+        if (_options.BlockLists.Count == 0 || _options.Action != DnsListAction.Reject || session.IsOwnClient) return PolicyDecision.Accept;
         if (string.Equals(recipient.UnquotedLocalPart, "postmaster", StringComparison.OrdinalIgnoreCase)) return PolicyDecision.Accept;
         if (await IsAllowListedAsync(session, cancellationToken).ConfigureAwait(false)) return PolicyDecision.Accept;
         IPAddress client = Client(session);
@@ -72,7 +70,7 @@ public sealed class DnsListPolicy : IInboundPolicy
     public async ValueTask<PolicyDecision> CheckDataAsync(SessionInfo session, InboundMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        if (_options.BlockLists.Count == 0 || _options.Action != DnsListAction.Record || Exempt(session)) return PolicyDecision.Accept;
+        if (_options.BlockLists.Count == 0 || _options.Action != DnsListAction.Record || session.IsOwnClient) return PolicyDecision.Accept;
         if (await IsAllowListedAsync(session, cancellationToken).ConfigureAwait(false)) return PolicyDecision.Accept;
         IPAddress client = Client(session);
         IReadOnlyList<DnsListing> listed = await _client.LookupAllAsync(_options.BlockLists, client, cancellationToken).ConfigureAwait(false);

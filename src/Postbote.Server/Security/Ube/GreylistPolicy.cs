@@ -54,7 +54,7 @@ public sealed class GreylistPolicy : IInboundPolicy, IDisposable
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(recipient);
-        if (!_options.Enabled || session.IsTrustedNetwork || session.AuthenticatedUser is not null) return PolicyDecision.Accept;
+        if (!_options.Enabled || session.IsOwnClient) return PolicyDecision.Accept;
         if (_allowLists is not null && await _allowLists.IsAllowListedAsync(session, cancellationToken).ConfigureAwait(false))
             return PolicyDecision.Accept;
         IPAddress client = session.Remote.Address.IsIPv4MappedToIPv6 ? session.Remote.Address.MapToIPv4() : session.Remote.Address;

@@ -103,7 +103,7 @@ public sealed class RateLimitPolicy : IInboundPolicy, IDisposable
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
-        if (_recipients is null || session.IsTrustedNetwork || session.AuthenticatedUser is not null) return ValueTask.FromResult(PolicyDecision.Accept);
+        if (_recipients is null || session.IsOwnClient) return ValueTask.FromResult(PolicyDecision.Accept);
         IPAddress client = Client(session);
         if (Acquire(_recipients, ClientKey(client), out TimeSpan after)) return ValueTask.FromResult(PolicyDecision.Accept);
         return ValueTask.FromResult(PolicyDecision.Defer(
