@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Postbote.Queue;
 using Postbote.Security.Users;
 using Postbote.Tracing;
@@ -65,7 +66,8 @@ public sealed partial class AdminServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = 64 * 1024;
             foreach (IPEndPoint ep in _options.Listen) k.Listen(ep);
         });
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(PostboteMetrics.MeterName)
+        // The resource names the service, so target_info says service_name="postbote", not "unknown_service:…".
+        builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService("postbote")).WithMetrics(m => m.AddMeter(PostboteMetrics.MeterName)
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         WebApplication app = builder.Build();
         app.UseOpenTelemetryPrometheusScrapingEndpoint("/metrics");
