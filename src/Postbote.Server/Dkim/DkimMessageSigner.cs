@@ -66,40 +66,18 @@ public sealed class DkimMessageSigner
         DkimKeyRing ring = _keys;
         if (ring.Keys.Count == 0) return "";
         byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        var header = new ArrayBufferWriter<byte>(16 * 1024);
         try
         {
-            int bodyStart = -1, bodyEnd = 0, headerEnd = -1;
-            // Read until the empty line that ends the header section.
-            while (headerEnd < 0)
-            {
-                int n = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (n == 0) break;
-                int searchFrom = Math.Max(0, header.WrittenCount - 3);
-                header.Write(buffer.AsSpan(0, n));
-                int end = FindHeaderEnd(header.WrittenSpan, searchFrom);
-                if (end >= 0)
-                {
-                    headerEnd = end;
-                    // The octets of this read after the empty line are the body's first.
-                    int consumedBefore = header.WrittenCount - n;
-                    bodyStart = end + 2 - consumedBefore;  // index in buffer
-                    bodyEnd = n;
-                }
-                else if (header.WrittenCount > MaxHeaderSection)
-                {
-                    return "";
-                }
-            }
-            ReadOnlyMemory<byte> section = headerEnd < 0 ? header.WrittenMemory : header.WrittenMemory[..headerEnd];
+            if (await MessageHead.ReadAsync(message, buffer, MaxHeaderSection, cancellationToken).ConfigureAwait(false) is not { } head) return "";
+            ReadOnlyMemory<byte> section = head.Section;
             List<HeaderField> fields = HeaderField.Split(section);
             if (FromDomain(fields) is not { } domain) return "";
             IReadOnlyList<DkimSigningKey> keys = ring.For(domain);
             if (keys.Count == 0) return "";
 
             using var body = new RelaxedBodyHash();
-            if (bodyStart >= 0 && bodyStart < bodyEnd) body.Append(buffer.AsSpan(bodyStart, bodyEnd - bodyStart));
-            if (headerEnd >= 0)
+            body.Append(buffer.AsSpan(head.BodyStart, head.BodyLength));
+            if (head.Complete)
             {
                 int n;
                 while ((n = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0) body.Append(buffer.AsSpan(0, n));
@@ -115,16 +93,6 @@ public sealed class DkimMessageSigner
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    /// <summary>The index of the CRLF that ends the last header line when followed by the empty line (the CRLF CRLF),
-    /// pointing at its second CRLF; or a message that starts with an empty line (index 0 when at CRLF). −1 when not
-    /// found yet.</summary>
-    private static int FindHeaderEnd(ReadOnlySpan<byte> s, int from)
-    {
-        if (s.Length >= 2 && s[0] == '\r' && s[1] == '\n') return 0;
-        int i = s[from..].IndexOf("\r\n\r\n"u8);
-        return i < 0 ? -1 : from + i + 2;
     }
 
     /// <summary>The domain of the one address in the one From: field (RFC 5322 §3.6.2), or <c>null</c>.</summary>

@@ -1,32 +1,28 @@
-using System.Security.Cryptography;
-
 namespace Postbote.Dkim;
 
 /// <summary>
-/// The SHA-256 hash of a body in the "relaxed" body canonicalization (RFC 6376 §3.4.4), fed chunk by chunk so a body of
-/// any size is hashed without being held: whitespace runs in a line become one SP, whitespace at line ends is dropped,
-/// empty lines at the end are dropped, and a non-empty body ends in one CRLF. State is carried across chunks.
+/// The "relaxed" body canonicalization (RFC 6376 §3.4.4) under a <see cref="DkimBodyHash"/>: whitespace runs in a line
+/// become one SP, whitespace at line ends is dropped, empty lines at the end are dropped, and a non-empty body ends in
+/// one CRLF. State is carried across chunks.
 /// </summary>
 /// <remarks>Line ends are CRLF; a lone LF also ends a line (a sender writing DATA turns it into CRLF). An empty body
 /// hashes as the empty string (RFC 6376 erratum 3192, as dkimpy and OpenDKIM do).</remarks>
-internal sealed class RelaxedBodyHash : IDisposable
+internal sealed class RelaxedBodyHash : DkimBodyHash
 {
-    private static readonly byte[] Crlf = "\r\n"u8.ToArray();
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly byte[] _out = new byte[8192];
-    private int _used;
     private long _pendingLineEnds;   // CRLFs seen since the last octet written (not yet known not to be trailing)
     private bool _pendingSpace;      // whitespace seen in this line since the last octet written
     private bool _lineHasContent;    // a non-whitespace octet in this line
     private bool _anyContent;        // anything written at all
     private bool _cr;                // the last octet was a CR
 
-    /// <summary>The body octets hashed so far, in canonical form.</summary>
-    public long CanonicalLength { get; private set; }
+    /// <summary>Creates the hash.</summary>
+    /// <param name="limit">The most canonical octets hashed (<c>l=</c>), or −1 for the whole body.</param>
+    public RelaxedBodyHash(long limit = -1) : base(limit)
+    {
+    }
 
-    /// <summary>Adds the next octets of the body.</summary>
-    /// <param name="chunk">The octets.</param>
-    public void Append(ReadOnlySpan<byte> chunk)
+    /// <inheritdoc />
+    public override void Append(ReadOnlySpan<byte> chunk)
     {
         foreach (byte b in chunk)
         {
@@ -59,9 +55,8 @@ internal sealed class RelaxedBodyHash : IDisposable
         }
     }
 
-    /// <summary>Ends the body and gives its hash (the <c>bh=</c> value before base64).</summary>
-    /// <returns>32 bytes.</returns>
-    public byte[] Complete()
+    /// <inheritdoc />
+    protected override void End()
     {
         if (_cr)
         {
@@ -70,8 +65,6 @@ internal sealed class RelaxedBodyHash : IDisposable
         }
         // "If the body is non-empty but does not end with a CRLF, a CRLF is added"; trailing empty lines are ignored.
         if (_anyContent && (_lineHasContent || _pendingLineEnds > 0)) Write(Crlf);
-        Flush();
-        return _hash.GetHashAndReset();
     }
 
     private void EndLine()
@@ -94,22 +87,4 @@ internal sealed class RelaxedBodyHash : IDisposable
         _lineHasContent = true;
         _anyContent = true;
     }
-
-    private void Write(ReadOnlySpan<byte> octets)
-    {
-        if (_used + octets.Length > _out.Length) Flush();
-        octets.CopyTo(_out.AsSpan(_used));
-        _used += octets.Length;
-        CanonicalLength += octets.Length;
-    }
-
-    private void Flush()
-    {
-        if (_used == 0) return;
-        _hash.AppendData(_out, 0, _used);
-        _used = 0;
-    }
-
-    /// <summary>Releases the hash.</summary>
-    public void Dispose() => _hash.Dispose();
 }

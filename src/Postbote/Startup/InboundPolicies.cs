@@ -35,7 +35,7 @@ internal static class InboundPolicies
         if (configuration.Spf.Enabled)
             policies.Add(new SpfPolicy(new SpfChecker(dns, time), configuration.Spf, configuration.Smtp.HostName, loggers.CreateLogger("Postbote.Security.Spf")));
         if (configuration.DkimVerify)
-            policies.Add(new DkimVerifyPolicy(new DnsDkimPublicKeyLocator(dns), loggers.CreateLogger("Postbote.Security.Dkim")));
+            policies.Add(new DkimVerifyPolicy(new DkimSignatureVerifier(new DnsDkimPublicKeyLocator(dns)), loggers.CreateLogger("Postbote.Security.Dkim")));
         // ARC verify: after DKIM verify, before DMARC (which may take a passing chain into account).
         if (configuration.Arc.Verify) policies.Add(new ArcVerifyPolicy(dns, loggers.CreateLogger<ArcVerifyPolicy>()));
         if (configuration.Dmarc.Enabled)

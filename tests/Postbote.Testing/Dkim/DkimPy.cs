@@ -45,6 +45,20 @@ public static class DkimPy
         elif mode == 'arcverify':
             cv, results, reason = dkim.arc_verify(msg, dnsfunc=dnsfunc)
             print(json.dumps({'cv': cv.decode(), 'reason': reason, 'instances': len(results)}))
+        elif mode == 'sign':
+            selector, domain, keyfile, alg, canon, length = sys.argv[5:11]
+            key = open(keyfile, 'rb').read()
+            if alg == 'ed25519-sha256':
+                # dkimpy takes an Ed25519 key as the base64 of its 32-octet seed: in the PKCS#8 DER, the OCTET STRING
+                # inside the privateKey OCTET STRING (04 22 04 20 ...); a public key may follow it.
+                import base64
+                der = base64.b64decode(b''.join(l for l in key.splitlines() if not l.startswith(b'-----')))
+                at = der.index(b'\x04\x22\x04\x20') + 4
+                key = base64.b64encode(der[at:at + 32])
+            h, b = canon.split('/')
+            sig = dkim.sign(msg, selector.encode(), domain.encode(), key, canonicalize=(h.encode(), b.encode()),
+                            signature_algorithm=alg.encode(), length=(length == 'l'))
+            sys.stdout.buffer.write(sig + msg)
         elif mode == 'arcsign':
             selector, domain, keyfile, srvid = sys.argv[5:9]
             key = open(keyfile, 'rb').read()
@@ -85,6 +99,20 @@ public static class DkimPy
         JsonElement e = JsonDocument.Parse(Encoding.UTF8.GetString(await RunAsync("arcverify", message, dns))).RootElement;
         return new ArcVerdict(e.GetProperty("cv").GetString()!, e.GetProperty("reason").GetString() ?? "", e.GetProperty("instances").GetInt32());
     }
+
+    /// <summary>Signs with <c>dkim.sign</c>, as dkimpy's <c>dkimsign</c> command does, with the canonicalization
+    /// and algorithm given; the key is a PEM file (RSA in PKCS#1 or PKCS#8, Ed25519 in PKCS#8).</summary>
+    /// <param name="message">The message, CRLF line ends.</param>
+    /// <param name="selector">The selector (<c>s=</c>).</param>
+    /// <param name="domain">The signing domain (<c>d=</c>).</param>
+    /// <param name="keyFile">The private key.</param>
+    /// <param name="algorithm"><c>rsa-sha256</c> or <c>ed25519-sha256</c>.</param>
+    /// <param name="canonicalization">E.g. <c>relaxed/simple</c>.</param>
+    /// <param name="bodyLength">Whether to sign with <c>l=</c> (the body length).</param>
+    /// <returns>The DKIM-Signature field followed by the message.</returns>
+    public static Task<byte[]> SignAsync(byte[] message, string selector, string domain, string keyFile, string algorithm,
+        string canonicalization, bool bodyLength = false) =>
+        RunAsync("sign", message, new IPEndPoint(IPAddress.Loopback, 53), selector, domain, keyFile, algorithm, canonicalization, bodyLength ? "l" : "-");
 
     /// <summary>Adds an ARC set with <c>dkim.arc_sign</c>: the message needs an Authentication-Results field of
     /// <paramref name="authServId"/>; the key is a PEM RSA key.</summary>

@@ -20,6 +20,7 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
 
     private readonly IDnsResolver _dns;
     private readonly ConcurrentDictionary<string, AsymmetricKeyParameter> _parsed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DkimPublicKey> _keys = new(StringComparer.Ordinal);
 
     /// <summary>Creates the locator.</summary>
     /// <param name="dns">The resolver.</param>
@@ -40,7 +41,8 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
     public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("DKIM keys are looked up asynchronously");
 
-    /// <summary>Looks up <c>selector._domainkey.domain</c> TXT and reads the key record (RFC 6376 §3.6.1).</summary>
+    /// <summary>Looks up <c>selector._domainkey.domain</c> TXT and reads the key record (RFC 6376 §3.6.1) into
+    /// MimeKit's form, for MimeKit's ARC verifier.</summary>
     /// <param name="methods">The query methods; only <c>dns/txt</c> exists (RFC 6376 §3.5 q=).</param>
     /// <param name="domain">The signing domain (d=).</param>
     /// <param name="selector">The selector (s=).</param>
@@ -50,6 +52,35 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
     /// <exception cref="MimeKit.ParseException">The key record does not parse.</exception>
     public override async Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector,
         CancellationToken cancellationToken = default)
+    {
+        string text = await RecordAsync(domain, selector, cancellationToken).ConfigureAwait(false);
+        if (_parsed.TryGetValue(text, out AsymmetricKeyParameter? known)) return known;
+        // A record that does not parse throws here and is not kept.
+        AsymmetricKeyParameter key = GetPublicKey(text);
+        if (_parsed.Count >= MaxParsedKeys) _parsed.Clear();
+        _parsed.TryAdd(text, key);
+        return key;
+    }
+
+    /// <summary>Looks up <c>selector._domainkey.domain</c> TXT and reads the key record (RFC 6376 §3.6.1) for
+    /// <see cref="DkimSignatureVerifier"/>.</summary>
+    /// <param name="domain">The signing domain (d=).</param>
+    /// <param name="selector">The selector (s=).</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    /// <returns>The key.</returns>
+    /// <exception cref="DkimKeyException">No key record, the lookup failed (<see cref="DkimKeyException.Temporary"/>), or
+    /// the record is unusable.</exception>
+    public async Task<DkimPublicKey> LocateKeyAsync(string domain, string selector, CancellationToken cancellationToken)
+    {
+        string text = await RecordAsync(domain, selector, cancellationToken).ConfigureAwait(false);
+        if (_keys.TryGetValue(text, out DkimPublicKey? known)) return known;
+        DkimPublicKey key = DkimPublicKey.Parse(text);
+        if (_keys.Count >= MaxParsedKeys) _keys.Clear();
+        _keys.TryAdd(text, key);
+        return key;
+    }
+
+    private async Task<string> RecordAsync(string domain, string selector, CancellationToken cancellationToken)
     {
         string name = selector + "._domainkey." + domain;
         DnsResult<TxtRecord> r;
@@ -65,12 +96,6 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
         // RFC 6376 §6.1.2: "If the query for the public key fails because the corresponding key record does not exist,
         // the Verifier MUST immediately return PERMFAIL (no key for signature)."
         TxtRecord? record = r.Records.FirstOrDefault(t => t.Text.Contains("p=", StringComparison.Ordinal));
-        if (record is null) throw new DkimKeyException($"no key record at {name}", temporary: false);
-        if (_parsed.TryGetValue(record.Text, out AsymmetricKeyParameter? known)) return known;
-        // A record that does not parse throws here and is not kept.
-        AsymmetricKeyParameter key = GetPublicKey(record.Text);
-        if (_parsed.Count >= MaxParsedKeys) _parsed.Clear();
-        _parsed.TryAdd(record.Text, key);
-        return key;
+        return record is null ? throw new DkimKeyException($"no key record at {name}", temporary: false) : record.Text;
     }
 }
