@@ -23,21 +23,27 @@ internal readonly record struct MessageHead(ReadOnlyMemory<byte> Section, bool C
     /// <exception cref="IOException">The stream cannot be read.</exception>
     public static async Task<MessageHead?> ReadAsync(Stream message, byte[] buffer, int max, CancellationToken cancellationToken)
     {
-        var header = new ArrayBufferWriter<byte>(Math.Min(max, 16 * 1024));
+        int n = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        // The usual case: the whole header section came with the first read; it is copied once, at its size.
+        int end = FindEnd(buffer.AsSpan(0, n), 0);
+        if (end >= 0) return new MessageHead(buffer.AsSpan(0, end).ToArray(), true, end + 2, n - end - 2);
+        if (n == 0) return new MessageHead(ReadOnlyMemory<byte>.Empty, false, 0, 0);
+        var header = new ArrayBufferWriter<byte>(Math.Min(max, n * 2));
+        header.Write(buffer.AsSpan(0, n));
         while (true)
         {
-            int n = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (header.WrittenCount > max) return null;
+            n = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             if (n == 0) return new MessageHead(header.WrittenMemory, false, 0, 0);
             int searchFrom = Math.Max(0, header.WrittenCount - 3);
             header.Write(buffer.AsSpan(0, n));
-            int end = FindEnd(header.WrittenSpan, searchFrom);
+            end = FindEnd(header.WrittenSpan, searchFrom);
             if (end >= 0)
             {
                 // The octets of this read after the empty line are the body's first.
                 int bodyStart = end + 2 - (header.WrittenCount - n);
                 return new MessageHead(header.WrittenMemory[..end], true, bodyStart, n - bodyStart);
             }
-            if (header.WrittenCount > max) return null;
         }
     }
 

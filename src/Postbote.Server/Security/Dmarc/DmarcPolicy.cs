@@ -142,7 +142,8 @@ public sealed class DmarcPolicy : IInboundPolicy
     internal static List<string> FromDomains(ReadOnlySpan<byte> section)
     {
         var domains = new List<string>();
-        foreach (string value in FieldValues(section, "From"))
+        List<string> values = FieldValues(section, "From");
+        foreach (string value in values)
         {
             if (!InternetAddressList.TryParse(ParserOptions.Default, value, out InternetAddressList? list)) continue;
             foreach (MailboxAddress m in list.Mailboxes)
@@ -152,12 +153,12 @@ public sealed class DmarcPolicy : IInboundPolicy
             }
         }
         // Several From: fields are several authors: "more than one domain" even when they agree (§6.6.1).
-        if (FieldValues(section, "From").Count() > 1 && domains.Count == 1) domains.Add(domains[0] + " (twice)");
+        if (values.Count > 1 && domains.Count == 1) domains.Add(domains[0] + " (twice)");
         return domains;
     }
 
     /// <summary>The unfolded values of the fields named <paramref name="name"/>.</summary>
-    private static IEnumerable<string> FieldValues(ReadOnlySpan<byte> section, string name)
+    private static List<string> FieldValues(ReadOnlySpan<byte> section, string name)
     {
         var values = new List<string>();
         string text = Encoding.UTF8.GetString(section);

@@ -6,13 +6,17 @@ namespace Postbote.Security.Dmarc;
 /// The Public Suffix List (publicsuffix.org; format at publicsuffix.org/list/) and the organizational domain DMARC
 /// derives from it (RFC 7489 §3.2): the public suffix of a domain plus one label. The list shipped with Postbote is
 /// Debian's <c>publicsuffix</c> 20230209.2326-1 (docs/authentication.md); <c>[dmarc] public_suffix_list</c> names a
-/// newer file. Immutable once loaded; thread-safe.
+/// newer file. The rules do not change once loaded and answers are remembered per domain; thread-safe.
 /// </summary>
 public sealed class PublicSuffixList
 {
     private readonly HashSet<string> _rules = new(StringComparer.Ordinal);
     private readonly HashSet<string> _wildcards = new(StringComparer.Ordinal);
     private readonly HashSet<string> _exceptions = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _organizational = new(StringComparer.Ordinal);
+
+    /// <summary>The most organizational domains remembered (count); when full, all are forgotten and found again.</summary>
+    public const int MaxRemembered = 10_000;
 
     private PublicSuffixList(TextReader reader)
     {
@@ -68,6 +72,15 @@ public sealed class PublicSuffixList
     public string OrganizationalDomain(string domain)
     {
         ArgumentNullException.ThrowIfNull(domain);
+        if (_organizational.TryGetValue(domain, out string? known)) return known;
+        string org = Find(domain);
+        if (_organizational.Count >= MaxRemembered) _organizational.Clear();
+        _organizational.TryAdd(domain, org);
+        return org;
+    }
+
+    private string Find(string domain)
+    {
         string d = (ToAscii(domain.TrimEnd('.')) ?? domain.TrimEnd('.')).ToLowerInvariant();
         string[] labels = d.Split('.');
         int suffixLabels = SuffixLabels(labels);
