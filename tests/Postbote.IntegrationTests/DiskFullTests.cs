@@ -18,19 +18,19 @@ public sealed class DiskFullTests(ITestOutputHelper output)
     public async Task FullDiskRefusesWith4xxLosesNothingAndRecoversWithoutRestart()
     {
         var server = new PostboteServer(new ServerOptions { RetryIntervalSeconds = 1 }, "diskfull");
-        Mount(server.DataDir, "16m");
-        Mount(server.MaildirRoot, "1m");
+        Tmpfs.Mount(server.DataDir, "16m");
+        Tmpfs.Mount(server.MaildirRoot, "1m");
         try
         {
             await server.StartAsync();
-            string maildirFiller = Fill(server.MaildirRoot);
+            string maildirFiller = Tmpfs.Fill(server.MaildirRoot);
 
             // Accepted while the Maildir side is full: every delivery is deferred and the messages stay queued.
             var markers = await SmtpDialog.SendSamplesAsync(server, Mailbox, Messages, _ => SmtpDialog.NewMarker("full"));
             Assert.True(await server.WaitForLogAsync("status=deferred", Messages, TimeSpan.FromSeconds(30)), server.Diagnostics());
 
             // Now the spool's disk is full too: new mail is refused with a 4xx, "mail system full".
-            string spoolFiller = Fill(server.DataDir);
+            string spoolFiller = Tmpfs.Fill(server.DataDir);
             using (var smtp = await SmtpConnection.ConnectAsync(server.Port))
             {
                 // Larger than the free end of the spool's last page, so it needs a page the disk does not have.
@@ -76,42 +76,9 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         finally
         {
             await server.TerminateAsync(TimeSpan.FromSeconds(10));
-            Unmount(server.MaildirRoot);
-            Unmount(server.DataDir);
+            Tmpfs.Unmount(server.MaildirRoot);
+            Tmpfs.Unmount(server.DataDir);
             await server.DisposeAsync();
         }
-    }
-
-    private static void Mount(string path, string size)
-    {
-        Directory.CreateDirectory(path);
-        var r = ExternalProcess.RunAsync("mount", ["-t", "tmpfs", "-o", $"size={size},mode=0700", "tmpfs", path], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-        Assert.True(r.ExitCode == 0, $"this test mounts a tmpfs and needs root: mount said {r.Output}");
-    }
-
-    private static void Unmount(string path) =>
-        ExternalProcess.RunAsync("umount", ["-l", path], TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-
-    /// <summary>Writes a file until the file system has no byte left; returns its path.</summary>
-    private static string Fill(string directory)
-    {
-        string path = Path.Combine(directory, "filler");
-        var chunk = new byte[64 * 1024];
-        using var f = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
-        try
-        {
-            for (int i = 0; i < 100_000; i++) f.Write(chunk);
-        }
-        catch (IOException)
-        {
-        }
-        try
-        {
-            for (int i = 0; i < 100_000; i++) f.Write(chunk, 0, 1);
-        }
-        catch (IOException)
-        {
-        }
-        return path;
     }
 }

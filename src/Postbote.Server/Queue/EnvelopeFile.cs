@@ -198,7 +198,7 @@ internal static class EnvelopeFile
                 root.GetProperty("ip"u8).GetString() ?? "",
                 root.GetProperty("helo"u8).GetString() ?? "",
                 root.GetProperty("size"u8).GetInt64(),
-                root.TryGetProperty("hdrs"u8, out JsonElement hdrs) ? hdrs.GetString() : null,
+                root.TryGetProperty("hdrs"u8, out JsonElement hdrs) ? AddedHeaders(hdrs.GetString()) : null,
                 root.TryGetProperty("junk"u8, out JsonElement junk) && junk.GetBoolean());
             if (envelope.Size < 0) throw new FormatException("Negative size.");
             return new SpoolEntry(envelope, states, bodyPath, isRecovered);
@@ -207,6 +207,52 @@ internal static class EnvelopeFile
         {
             throw new FormatException("Malformed envelope file: " + ex.Message, ex);
         }
+    }
+
+    /// <summary>The <c>hdrs</c> field, which goes before the stored bytes as it is: it must be whole header fields (RFC
+    /// 5322 §2.2: a field name of printable characters but the colon, a colon, lines ended by CRLF, each further line of a
+    /// field begun by white space), so that a record cut or altered there cannot end the header section early or run a
+    /// field into the Received field after it.</summary>
+    /// <exception cref="FormatException">It is not.</exception>
+    private static string? AddedHeaders(string? text)
+    {
+        if (text is null) return null;
+        if (text.Length == 0 || !text.EndsWith("\r\n", StringComparison.Ordinal)) throw new FormatException("The added header fields (hdrs) do not end with CRLF.");
+        bool lineStart = true, inName = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\r')
+            {
+                if (inName || lineStart || i + 1 >= text.Length || text[i + 1] != '\n')
+                    throw new FormatException("The added header fields (hdrs) have an empty line, a bare CR or a line without a colon.");
+                i++;
+                lineStart = true;
+                continue;
+            }
+            if (c == '\n' || c == '\0') throw new FormatException("The added header fields (hdrs) have a bare LF or a NUL.");
+            if (lineStart)
+            {
+                lineStart = false;
+                // A line that begins with white space continues the field before it; the first line cannot.
+                if (c is ' ' or '\t')
+                {
+                    if (i == 0) throw new FormatException("The added header fields (hdrs) begin with a continuation line.");
+                    continue;
+                }
+                inName = true;
+            }
+            if (inName)
+            {
+                if (c == ':')
+                {
+                    if (i == 0 || text[i - 1] == '\n') throw new FormatException("The added header fields (hdrs) have an empty field name.");
+                    inName = false;
+                }
+                else if (c is < '!' or > '~') throw new FormatException("The added header fields (hdrs) have a field name that is not printable ASCII.");
+            }
+        }
+        return text;
     }
 
     private static RecipientQueueState ReadState(JsonElement r)

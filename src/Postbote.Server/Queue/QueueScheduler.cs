@@ -217,6 +217,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
     private async Task DispatchAsync(QueuedMessage message)
     {
         var attempts = new List<Task>();
+        DeliveryNotice? unreadNotice = null;
         await message.Gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -250,12 +251,31 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
             // A body in a file of its own has no other checksum than the one recorded at commit, and a body that waited
             // on disk may have changed there: such a body is set aside, never delivered as if it were the message that
             // was accepted. (A fresh inline body was written from memory a moment ago and is not read back.)
-            if ((retry || Spool.HasOwnBodyFile(entry)) && message.Attempting.Count == 0 && !Spool.VerifyBody(entry, out string? damage))
+            if ((retry || Spool.HasOwnBodyFile(entry)) && message.Attempting.Count == 0)
             {
-                message.Retired = true;
-                Forget(message);
-                await _spool.SetAsideAsync(entry, damage!, CancellationToken.None).ConfigureAwait(false);
-                return;
+                bool intact;
+                string? damage;
+                try
+                {
+                    intact = Spool.VerifyBody(entry, out damage);
+                }
+                catch (IOException e)
+                {
+                    // Not readable now (no descriptor left, EMFILE): not damage. The due recipients fail temporarily, as
+                    // if the agent had said so, and are tried again after the backoff.
+                    _logger.LogWarning("{QueueId}: the body cannot be read now, delivery deferred: {Error}", entry.Envelope.Id, e.Message);
+                    var unread = new RecipientResult[due.Count];
+                    Array.Fill(unread, RecipientResult.Temporary("cannot read the message from the spool: " + e.Message));
+                    unreadNotice = await RecordAsync(message, due, unread).ConfigureAwait(false);
+                    return;
+                }
+                if (!intact)
+                {
+                    message.Retired = true;
+                    Forget(message);
+                    await _spool.SetAsideAsync(entry, damage!, CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
             }
             foreach (var (key, indices) in GroupByDestination(all, due))
             {
@@ -274,6 +294,7 @@ public sealed partial class QueueScheduler : IQueueControl, IAsyncDisposable
         {
             message.Gate.Release();
         }
+        if (unreadNotice is not null) await NotifyAsync(unreadNotice).ConfigureAwait(false);
         await Task.WhenAll(attempts).ConfigureAwait(false);
     }
 

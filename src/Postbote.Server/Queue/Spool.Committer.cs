@@ -58,7 +58,31 @@ public sealed partial class Spool
             {
                 foreach (SpoolOp op in batch) op.ReleaseHeader();
             }
+            // Body files of messages retired by the batch wait for a sync of their "done" records; when no batch follows
+            // to bring one, it is made now, or the last retired body would stay on disk until the next message.
+            if (pendingDeletes.Count > 0 && !_ops.Reader.TryPeek(out _)) SyncPendingDeletes(pendingDeletes);
         }
+    }
+
+    /// <summary>Makes the current segment durable, then deletes the body files whose "done" records it holds.</summary>
+    private void SyncPendingDeletes(List<string> pendingDeletes)
+    {
+        Segment? seg;
+        lock (_gate) seg = _current;
+        if (seg?.Handle is null) return;
+        try
+        {
+            NativeMethods.Fdatasync(seg.Handle, seg.Path);
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning("Spool: cannot sync {Segment}: {Error}; retired bodies are removed after the next batch", Path.GetFileName(seg.Path), e.Message);
+            return;
+        }
+        Interlocked.Increment(ref _syncRounds);
+        WriteMark(seg.Sequence, seg.Length);
+        foreach (string path in pendingDeletes) TryDelete(path);
+        pendingDeletes.Clear();
     }
 
     private async Task RetryLaterAsync(SpoolOp op)

@@ -230,7 +230,11 @@ public sealed partial class Spool : IMessageSink, IDisposable
     /// </summary>
     /// <param name="entry">The entry.</param>
     /// <param name="reason">Why it does not check out.</param>
-    /// <returns><c>true</c> when the body checks out, or when the record predates body checksums.</returns>
+    /// <returns><c>true</c> when the body checks out, or when the record predates body checksums; <c>false</c> when it
+    /// is damaged: its checksum differs, its file is gone, or it is shorter than the envelope says.</returns>
+    /// <exception cref="IOException">The body cannot be read now for another reason (no descriptor left, EMFILE; no
+    /// memory; an I/O error): that says nothing about its bytes, so it is not damage, and the caller tries again
+    /// later.</exception>
     public static bool VerifyBody(SpoolEntry entry, out string? reason)
     {
         ArgumentNullException.ThrowIfNull(entry);
@@ -242,7 +246,7 @@ public sealed partial class Spool : IMessageSink, IDisposable
             if (actual == expected) return true;
             reason = $"the body's CRC-32C is {actual:X8}, the spool recorded {expected:X8}";
         }
-        catch (IOException e)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or ShortBodyException)
         {
             reason = e.Message;
         }
@@ -260,7 +264,7 @@ public sealed partial class Spool : IMessageSink, IDisposable
             while (done < size)
             {
                 int r = RandomAccess.Read(h, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), entry.BodyOffset + done);
-                if (r == 0) throw new IOException($"The body in {entry.BodyPath} is {done} bytes, the envelope says {size}.");
+                if (r == 0) throw new ShortBodyException($"The body in {entry.BodyPath} is {done} bytes, the envelope says {size}.");
                 crc = Crc32C.Append(crc, buffer.AsSpan(0, r));
                 done += r;
             }
@@ -380,4 +384,7 @@ public sealed partial class Spool : IMessageSink, IDisposable
             // Best effort: recovery removes what is left.
         }
     }
+
+    /// <summary>A body shorter than its envelope says: damage, unlike an I/O error while reading it.</summary>
+    private sealed class ShortBodyException(string message) : IOException(message);
 }

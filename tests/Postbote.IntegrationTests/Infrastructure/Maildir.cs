@@ -29,6 +29,9 @@ public sealed class Maildir
         return new Maildir(System.IO.Path.Combine(root, address[(at + 1)..], address[..at]), address);
     }
 
+    /// <summary>The Maildir++ folder <paramref name="name"/> (e.g. <c>.Junk</c>) inside this Maildir.</summary>
+    public Maildir Folder(string name) => new(System.IO.Path.Combine(Path, name), $"{Address} {name}");
+
     /// <summary>The delivered messages (new/ and cur/), oldest file name first.</summary>
     public IReadOnlyList<MaildirMessage> Messages()
     {

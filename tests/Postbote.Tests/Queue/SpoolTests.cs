@@ -115,6 +115,39 @@ public sealed class SpoolTests : IDisposable
         Assert.Equal(expected.Length, recovered[0].Envelope.Size);
     }
 
+    /// <summary>A record that checks out but whose added header fields (<c>hdrs</c>) are cut short or broken (they go
+    /// before the message as they are, so an empty line or a field without its CRLF would end the header section or run
+    /// into the Received field): set aside, and the messages beside it with whole fields and the quarantine flag come
+    /// back as they were.</summary>
+    [Theory]
+    [InlineData("Authentication-Results: mx.te")]
+    [InlineData("Authentication-Results: mx.test;\r\n\tspf=pass\r")]
+    [InlineData("Authentication-Results: mx.test; none\r\n\r\n")]
+    [InlineData("\tspf=pass\r\n")]
+    [InlineData("Authentication-Results mx.test; none\r\n")]
+    [InlineData("Authentication-Results: mx.test;\n\tspf=pass\r\n")]
+    [InlineData("")]
+    public async Task TruncatedAddedHeaderFieldsAreSetAsideNotDelivered(string hdrs)
+    {
+        const string Whole = "Authentication-Results: mx.test;\r\n\tspf=pass smtp.mailfrom=a@example.org\r\nX-Postbote-DNSBL: listed\r\n";
+        QueueId before = QueueId.New(DateTimeOffset.UtcNow), bad = QueueId.New(DateTimeOffset.UtcNow), after = QueueId.New(DateTimeOffset.UtcNow);
+        using (Spool first = NewSpool())
+        {
+            foreach (var (id, added, junk) in new[] { (before, Whole, true), (bad, hdrs, false), (after, Whole, false) })
+            {
+                await using IMessageWriter writer = await first.BeginAsync(id, CancellationToken.None);
+                await writer.WriteAsync(Body(100), CancellationToken.None);
+                await writer.CommitAsync(EnvelopeFor(id, "alice@example.com") with { AddedHeaders = added, Quarantine = junk }, CancellationToken.None);
+            }
+        }
+        using Spool spool = NewSpool();
+        List<SpoolEntry> recovered = await RecoverAllAsync(spool);
+        Assert.Equal([before, after], recovered.Select(e => e.Envelope.Id));
+        Assert.All(recovered, e => Assert.Equal(Whole, e.Envelope.AddedHeaders));
+        Assert.Equal([true, false], recovered.Select(e => e.Envelope.Quarantine));
+        Assert.Contains("hdrs", File.ReadAllText(_dir.Combine("corrupt", bad.Value + ".txt")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CommittedMessagesAreRecoveredByAFreshSpool()
     {
