@@ -73,16 +73,27 @@ public sealed class MaildirStore
     }
 
     /// <summary>The unique name of one message in one mailbox, the same on every attempt.</summary>
-    /// <param name="receivedAt">When the message was received.</param>
+    /// <remarks>
+    /// <para>The microseconds come first and zero-padded, as the Maildir conventions' <c>M</c> field (in decimal, the
+    /// microseconds of the same clock reading whose seconds are on the left). Dovecot numbers new messages (IMAP UIDs,
+    /// POP3 message numbers) by the seconds, then by the digits after the first <c>M</c> of the middle part, then by
+    /// name; Postbote's POP3 numbers them by name. A queue ID may hold an <c>M</c> followed by digits: were it first,
+    /// Dovecot would take those digits for microseconds and number the messages out of arrival order and differently
+    /// from Postbote's POP3. With <c>M</c> and six digits first, both orders are seconds, microseconds, queue ID. The
+    /// mailbox hash is marked <c>H</c>, so that the one <c>M</c> field is the microseconds.</para>
+    /// </remarks>
+    /// <param name="receivedAt">When the message was received (its microseconds are part of the name).</param>
     /// <param name="queueId">Its queue ID.</param>
     /// <param name="mailbox">The mailbox, <c>user@domain</c>, lower case.</param>
-    /// <returns><c>&lt;received Unix seconds&gt;.Q&lt;queue ID&gt;M&lt;CRC-32C of the mailbox, 8 hex&gt;.&lt;host&gt;</c>
-    /// (see <see cref="HostName"/>).</returns>
+    /// <returns><c>&lt;received Unix seconds&gt;.M&lt;microseconds, 6 digits&gt;Q&lt;queue ID&gt;H&lt;CRC-32C of the
+    /// mailbox, 8 hex&gt;.&lt;host&gt;</c> (see <see cref="HostName"/>).</returns>
     public string GetUniqueName(DateTimeOffset receivedAt, QueueId queueId, string mailbox)
     {
         ArgumentNullException.ThrowIfNull(mailbox);
         uint hash = Crc32C.Compute(Encoding.UTF8.GetBytes(mailbox));
-        return string.Create(CultureInfo.InvariantCulture, $"{receivedAt.ToUnixTimeSeconds()}.Q{queueId.Value}M{hash:X8}.{HostName}");
+        long seconds = receivedAt.ToUnixTimeSeconds();
+        long microseconds = (receivedAt.UtcTicks - DateTimeOffset.FromUnixTimeSeconds(seconds).UtcTicks) / TimeSpan.TicksPerMicrosecond;
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.M{microseconds:D6}Q{queueId.Value}H{hash:X8}.{HostName}");
     }
 
     /// <summary>The file name of a written message: its unique name with the Maildir++ sizes.</summary>

@@ -20,9 +20,33 @@ public sealed class MaildirStoreTests : IDisposable
     {
         var store = new MaildirStore(_dir.Combine("mail"), "mx/1:25");
         uint hash = Crc32C.Compute("alice@example.com"u8);
-        string expected = "1709528767.Q0123456789ABCDEFM" + hash.ToString("X8", CultureInfo.InvariantCulture) + ".mx\\0571\\07225";
+        string expected = "1709528767.M000000Q0123456789ABCDEFH" + hash.ToString("X8", CultureInfo.InvariantCulture) + ".mx\\0571\\07225";
         Assert.Equal(expected, store.GetUniqueName(Received, Id, "alice@example.com"));
         Assert.NotEqual(store.GetUniqueName(Received, Id, "alice@example.com"), store.GetUniqueName(Received, Id, "bob@example.com"));
+    }
+
+    /// <summary>Dovecot reads the digits after the first <c>M</c> of the middle part as microseconds and orders by them
+    /// before the name; a queue ID with <c>M</c> and digits in it must not come before that field.</summary>
+    [Fact]
+    public void QueueIdWithMAndDigitsIsNotTakenForMicroseconds()
+    {
+        var store = new MaildirStore(_dir.Combine("mail"), "h");
+        var at = Received.AddTicks(1_234_567);
+        string name = store.GetUniqueName(at, new QueueId("000000M999999999"), "alice@example.com");
+        Assert.StartsWith("1709528767.M123456Q000000M999999999H", name, StringComparison.Ordinal);
+
+        // Arrival order (time, then queue ID) is the order of the names, whatever the queue IDs hold.
+        string[] arrival =
+        [
+            store.GetUniqueName(Received.AddTicks(10), new QueueId("000000M999999999"), "alice@example.com"),
+            store.GetUniqueName(Received.AddTicks(10), new QueueId("000000P000000000"), "alice@example.com"),
+            store.GetUniqueName(Received.AddTicks(99_990), new QueueId("000000000000M000"), "alice@example.com"),
+            store.GetUniqueName(Received.AddTicks(100_000), new QueueId("0000000000000000"), "alice@example.com"),
+            store.GetUniqueName(Received.AddTicks(9_999_990), new QueueId("0000000000000000"), "alice@example.com"),
+            store.GetUniqueName(Received.AddSeconds(1), new QueueId("0000000000000000"), "alice@example.com"),
+        ];
+        Assert.Equal(arrival, arrival.Order(StringComparer.Ordinal));
+        Assert.Contains(".M999999Q", arrival[4], StringComparison.Ordinal);
     }
 
     [Fact]
