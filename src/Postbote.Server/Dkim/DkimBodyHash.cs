@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace Postbote.Dkim;
@@ -14,7 +15,7 @@ internal abstract class DkimBodyHash : IDisposable
     protected static ReadOnlySpan<byte> Crlf => "\r\n"u8;
 
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly byte[] _out = new byte[8192];
+    private readonly byte[] _out = ArrayPool<byte>.Shared.Rent(8192);
     private readonly long _limit;
     private int _used;
 
@@ -79,6 +80,10 @@ internal abstract class DkimBodyHash : IDisposable
         _used = 0;
     }
 
-    /// <summary>Releases the hash.</summary>
-    public void Dispose() => _hash.Dispose();
+    /// <summary>Releases the hash and its buffer; the object is not used again.</summary>
+    public void Dispose()
+    {
+        _hash.Dispose();
+        ArrayPool<byte>.Shared.Return(_out);
+    }
 }

@@ -9,6 +9,7 @@ namespace Postbote.Dkim;
 /// hashes as the empty string (RFC 6376 erratum 3192, as dkimpy and OpenDKIM do).</remarks>
 internal sealed class RelaxedBodyHash : DkimBodyHash
 {
+    private static readonly System.Buffers.SearchValues<byte> Special = System.Buffers.SearchValues.Create("\r\n \t"u8);
     private long _pendingLineEnds;   // CRLFs seen since the last octet written (not yet known not to be trailing)
     private bool _pendingSpace;      // whitespace seen in this line since the last octet written
     private bool _lineHasContent;    // a non-whitespace octet in this line
@@ -24,32 +25,41 @@ internal sealed class RelaxedBodyHash : DkimBodyHash
     /// <inheritdoc />
     public override void Append(ReadOnlySpan<byte> chunk)
     {
-        foreach (byte b in chunk)
+        while (!chunk.IsEmpty)
         {
+            byte b = chunk[0];
             if (_cr)
             {
                 _cr = false;
                 if (b == (byte)'\n')
                 {
                     EndLine();
+                    chunk = chunk[1..];
                     continue;
                 }
-                Content((byte)'\r');
+                Content("\r"u8);
             }
             switch (b)
             {
                 case (byte)'\r':
                     _cr = true;
+                    chunk = chunk[1..];
                     break;
                 case (byte)'\n':
                     EndLine();
+                    chunk = chunk[1..];
                     break;
                 case (byte)' ':
                 case (byte)'\t':
                     _pendingSpace = true;
+                    chunk = chunk[1..];
                     break;
                 default:
-                    Content(b);
+                    // A run of ordinary octets up to the next CR, LF, SP or HTAB is content, written at once.
+                    int n = chunk.IndexOfAny(Special);
+                    if (n < 0) n = chunk.Length;
+                    Content(chunk[..n]);
+                    chunk = chunk[n..];
                     break;
             }
         }
@@ -61,7 +71,7 @@ internal sealed class RelaxedBodyHash : DkimBodyHash
         if (_cr)
         {
             _cr = false;
-            Content((byte)'\r');
+            Content("\r"u8);
         }
         // "If the body is non-empty but does not end with a CRLF, a CRLF is added"; trailing empty lines are ignored.
         if (_anyContent && (_lineHasContent || _pendingLineEnds > 0)) Write(Crlf);
@@ -74,7 +84,7 @@ internal sealed class RelaxedBodyHash : DkimBodyHash
         _pendingLineEnds++;
     }
 
-    private void Content(byte b)
+    private void Content(ReadOnlySpan<byte> octets)
     {
         // The line ends before this octet are not trailing (empty lines before the first content count too).
         for (; _pendingLineEnds > 0; _pendingLineEnds--) Write(Crlf);
@@ -83,7 +93,7 @@ internal sealed class RelaxedBodyHash : DkimBodyHash
             _pendingSpace = false;
             Write(" "u8);
         }
-        Write([b]);
+        Write(octets);
         _lineHasContent = true;
         _anyContent = true;
     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Postbote.Dkim;
@@ -119,16 +120,16 @@ public sealed class DkimSignatureVerifier
         // not verify)." A body shorter than l= cannot have been the one signed.
         if (f.Length >= 0 && c.Body.CanonicalLength < f.Length) c.Fail("fail", "l= is longer than the body");
         else if (!bh.AsSpan().SequenceEqual(f.BodyHash)) c.Fail("fail", "body hash did not verify");
-        else if (!c.Key!.Verify(SHA256.HashData(SignedData(fields, c.Raw, f)), f.Signature)) c.Fail("fail", "signature did not verify");
+        else if (!c.Key!.Verify(SHA256.HashData(CollectionsMarshal.AsSpan(SignedData(fields, c.Raw, f))), f.Signature)) c.Fail("fail", "signature did not verify");
     }
 
     /// <summary>The data a signature covers (RFC 6376 §3.7, §5.4.2): the fields of <c>h=</c> in order, each repeated
     /// name taken from the bottom up, a name with no instance left adding nothing ("nonexistent header fields do not
     /// contribute to the signature computation"), each canonicalized and ended by CRLF; then the signature field itself
     /// with the value of <c>b=</c> removed, canonicalized, without a final CRLF.</summary>
-    internal static byte[] SignedData(List<HeaderField> fields, HeaderField signature, DkimSignatureField f)
+    internal static List<byte> SignedData(List<HeaderField> fields, HeaderField signature, DkimSignatureField f)
     {
-        var data = new List<byte>(4096);
+        var data = new List<byte>(1024);
         var used = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (string name in f.SignedNames)
         {
@@ -145,7 +146,7 @@ public sealed class DkimSignatureVerifier
             }
         }
         Canonical(WithoutSignatureValue(signature.Raw.Span), f.RelaxedHeader, data);
-        return data.ToArray();
+        return data;
     }
 
     private static void Canonical(ReadOnlySpan<byte> raw, bool relaxed, List<byte> data)
