@@ -35,8 +35,15 @@ internal static class DkimTags
     /// <summary>A value with all white space removed (base64 values <c>b= bh= p=</c> may be folded anywhere).</summary>
     /// <param name="value">The tag value.</param>
     /// <returns>The value without white space.</returns>
-    public static string WithoutWhitespace(string value) =>
-        value.AsSpan().IndexOfAny(Whitespace) < 0 ? value : string.Concat(value.Where(c => c is not (' ' or '\t' or '\r' or '\n')));
+    public static string WithoutWhitespace(string value)
+    {
+        if (value.AsSpan().IndexOfAny(Whitespace) < 0) return value;
+        Span<char> kept = value.Length <= 1024 ? stackalloc char[value.Length] : new char[value.Length];
+        int n = 0;
+        foreach (char c in value)
+            if (c is not (' ' or '\t' or '\r' or '\n')) kept[n++] = c;
+        return new string(kept[..n]);
+    }
 
     /// <summary>Folding white space: SP, HTAB, CR, LF.</summary>
     public static readonly char[] Whitespace = [' ', '\t', '\r', '\n'];
