@@ -29,12 +29,12 @@ public static class EventLine
     public static string Format(TracedEvent traced)
     {
         ArgumentNullException.ThrowIfNull(traced);
-        var node = new JsonObject { ["id"] = traced.Id.Value };
-        foreach (var (key, value) in JsonSerializer.SerializeToNode(traced.Event, Json)!.AsObject().ToList())
-        {
-            node[key] = value?.DeepClone();
-        }
-        return node.ToJsonString(Json);
+        // The event's own object with the queue ID put in front: a queue ID is letters and digits, nothing to escape.
+        // (Built through a JSON document before, which cost more than the event store's write for every event.)
+        string body = JsonSerializer.Serialize(traced.Event, Json);
+        return body == "{}"
+            ? string.Concat("{\"id\":\"", traced.Id.Value, "\"}")
+            : string.Concat("{\"id\":\"", traced.Id.Value, "\",", body.AsSpan(1));
     }
 
     /// <summary>Reads a line back.</summary>
