@@ -127,4 +127,19 @@ public sealed class MessageEventStoreTests : IDisposable
         TraceResult found = MessageEventStore.Find(Directory, Original.Value);
         Assert.Equal("client.test", Assert.Single(found.Events).Event.Helo);
     }
+
+    [Fact]
+    public void ALineIsTheQueueIdThenTheEventsPropertiesInSnakeCase()
+    {
+        string line = EventLine.Format(new TracedEvent(Original, new MessageEvent(T0, MessageEventKind.Received)
+        {
+            Helo = "client.test",
+            Recipients = ["a@example.org", "b@example.org"],
+            Reply = "550 5.1.1 \"no\"\tsuch user",
+        }));
+        Assert.Equal("{\"id\":\"01L8T2XSAB002LTQ\",\"time\":\"2025-03-01T10:00:00+00:00\",\"kind\":\"received\",\"helo\":\"client.test\","
+            + "\"recipients\":[\"a@example.org\",\"b@example.org\"],\"reply\":\"550 5.1.1 \\\"no\\\"\\tsuch user\"}", line);
+        Assert.True(EventLine.TryParse(line, out TracedEvent? back));
+        Assert.Equal((Original, "client.test", 2), (back.Id, back.Event.Helo, back.Event.Recipients!.Count));
+    }
 }
