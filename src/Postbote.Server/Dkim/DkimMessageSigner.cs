@@ -134,32 +134,12 @@ public sealed class DkimMessageSigner
         return names;
     }
 
-    /// <summary>The data a signature covers (RFC 6376 §3.7): the fields of <c>h=</c> in order, each instance of a name
-    /// taken from the bottom up (§5.4.2: "signers wishing to sign multiple instances of such a header field MUST include
-    /// the header field name multiple times in the "h=" tag of the DKIM-Signature header field and MUST sign such header
-    /// fields in order from the bottom of the header field block to the top"), a name more often than present adds
-    /// nothing; then the signature field itself with an empty <c>b=</c> and no final CRLF.</summary>
+    /// <summary>The data a signature covers (RFC 6376 §3.7): the fields of <c>h=</c> (<see cref="HeaderField.AppendSigned"/>,
+    /// relaxed), then the signature field itself with an empty <c>b=</c> and no final CRLF.</summary>
     internal static List<byte> SignedData(List<HeaderField> fields, List<string> names, string signatureWithoutB)
     {
         var data = new List<byte>(4096);
-        var used = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (string name in names)
-        {
-            used.TryGetValue(name, out int k);
-            used[name] = k + 1;
-            int seen = 0;
-            for (int i = fields.Count - 1; i >= 0; i--)
-            {
-                if (!fields[i].Name.Equals(name, StringComparison.OrdinalIgnoreCase)) continue;
-                if (seen++ == k)
-                {
-                    HeaderField.Relaxed(fields[i].Raw.Span, data);
-                    data.Add((byte)'\r');
-                    data.Add((byte)'\n');
-                    break;
-                }
-            }
-        }
+        HeaderField.AppendSigned(fields, names, relaxed: true, data);
         HeaderField.Relaxed(Encoding.UTF8.GetBytes(signatureWithoutB), data);
         return data;
     }

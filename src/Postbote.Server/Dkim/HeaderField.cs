@@ -90,4 +90,44 @@ internal readonly record struct HeaderField(string Name, ReadOnlyMemory<byte> Ra
             }
         }
     }
+
+    /// <summary>Adds the header fields a DKIM signature covers (RFC 6376 §3.7, §5.4.2), in the order of its <c>h=</c>
+    /// names, each canonicalized and ended by CRLF. Repeated instances of a name are taken from the bottom up ("signers
+    /// wishing to sign multiple instances of such a header field MUST include the header field name multiple times in
+    /// the "h=" tag of the DKIM-Signature header field and MUST sign such header fields in order from the bottom of the
+    /// header field block to the top"); a name listed more often than it occurs adds nothing ("nonexistent header
+    /// fields do not contribute to the signature computation"). Signing and verifying share it.</summary>
+    /// <param name="fields">The header fields of the message, in order.</param>
+    /// <param name="names">The <c>h=</c> names.</param>
+    /// <param name="relaxed">"relaxed" header canonicalization (§3.4.2); "simple" (§3.4.1, the field unchanged) when
+    /// false.</param>
+    /// <param name="output">Where the octets go.</param>
+    public static void AppendSigned(List<HeaderField> fields, IEnumerable<string> names, bool relaxed, List<byte> output)
+    {
+        var used = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        foreach (string name in names)
+        {
+            used.TryGetValue(name, out int k);
+            used[name] = k + 1;
+            int seen = 0;
+            for (int i = fields.Count - 1; i >= 0; i--)
+            {
+                if (!fields[i].Name.Equals(name, StringComparison.OrdinalIgnoreCase) || seen++ != k) continue;
+                Canonical(fields[i].Raw.Span, relaxed, output);
+                output.Add((byte)'\r');
+                output.Add((byte)'\n');
+                break;
+            }
+        }
+    }
+
+    /// <summary>One field without its final CRLF in the relaxed or the simple header canonicalization.</summary>
+    /// <param name="raw">The field without its final CRLF.</param>
+    /// <param name="relaxed">Relaxed when true, simple (unchanged) when false.</param>
+    /// <param name="output">Where the octets go.</param>
+    public static void Canonical(ReadOnlySpan<byte> raw, bool relaxed, List<byte> output)
+    {
+        if (relaxed) Relaxed(raw, output);
+        else foreach (byte b in raw) output.Add(b);
+    }
 }

@@ -112,6 +112,7 @@ public static class DkimPy
     /// <returns>The DKIM-Signature field followed by the message.</returns>
     public static Task<byte[]> SignAsync(byte[] message, string selector, string domain, string keyFile, string algorithm,
         string canonicalization, bool bodyLength = false) =>
+        // Signing looks nothing up: the resolver address the script takes first is not used.
         RunAsync("sign", message, new IPEndPoint(IPAddress.Loopback, 53), selector, domain, keyFile, algorithm, canonicalization, bodyLength ? "l" : "-");
 
     /// <summary>Adds an ARC set with <c>dkim.arc_sign</c>: the message needs an Authentication-Results field of

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using Postbote.Dkim;
 
 namespace Postbote.Security.Dkim;
@@ -123,36 +122,14 @@ public sealed class DkimSignatureVerifier
         else if (!c.Key!.Verify(SHA256.HashData(CollectionsMarshal.AsSpan(SignedData(fields, c.Raw, f))), f.Signature)) c.Fail("fail", "signature did not verify");
     }
 
-    /// <summary>The data a signature covers (RFC 6376 §3.7, §5.4.2): the fields of <c>h=</c> in order, each repeated
-    /// name taken from the bottom up, a name with no instance left adding nothing ("nonexistent header fields do not
-    /// contribute to the signature computation"), each canonicalized and ended by CRLF; then the signature field itself
-    /// with the value of <c>b=</c> removed, canonicalized, without a final CRLF.</summary>
+    /// <summary>The data a signature covers (RFC 6376 §3.7): the fields of <c>h=</c> (<see cref="HeaderField.AppendSigned"/>),
+    /// then the signature field itself with the value of <c>b=</c> removed, canonicalized, without a final CRLF.</summary>
     internal static List<byte> SignedData(List<HeaderField> fields, HeaderField signature, DkimSignatureField f)
     {
         var data = new List<byte>(1024);
-        var used = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (string name in f.SignedNames)
-        {
-            used.TryGetValue(name, out int k);
-            used[name] = k + 1;
-            int seen = 0;
-            for (int i = fields.Count - 1; i >= 0; i--)
-            {
-                if (!fields[i].Name.Equals(name, StringComparison.OrdinalIgnoreCase) || seen++ != k) continue;
-                Canonical(fields[i].Raw.Span, f.RelaxedHeader, data);
-                data.Add((byte)'\r');
-                data.Add((byte)'\n');
-                break;
-            }
-        }
-        Canonical(WithoutSignatureValue(signature.Raw.Span), f.RelaxedHeader, data);
+        HeaderField.AppendSigned(fields, f.SignedNames, f.RelaxedHeader, data);
+        HeaderField.Canonical(WithoutSignatureValue(signature.Raw.Span), f.RelaxedHeader, data);
         return data;
-    }
-
-    private static void Canonical(ReadOnlySpan<byte> raw, bool relaxed, List<byte> data)
-    {
-        if (relaxed) HeaderField.Relaxed(raw, data);
-        else foreach (byte b in raw) data.Add(b); // §3.4.1: "The "simple" header canonicalization algorithm does not change header fields in any way."
     }
 
     /// <summary>The signature field with its <c>b=</c> value removed (§3.7: "the value of the "b=" tag (including all
