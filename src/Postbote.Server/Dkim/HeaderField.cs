@@ -25,7 +25,7 @@ internal readonly record struct HeaderField(string Name, ReadOnlyMemory<byte> Ra
     /// <returns>The fields in order.</returns>
     public static List<HeaderField> Split(ReadOnlyMemory<byte> section)
     {
-        var fields = new List<HeaderField>();
+        var fields = new List<HeaderField>(16);
         ReadOnlySpan<byte> s = section.Span;
         int start = -1;
         int i = 0;
@@ -53,8 +53,27 @@ internal readonly record struct HeaderField(string Name, ReadOnlyMemory<byte> Ra
         if (end > start && s[end - 1] == (byte)'\n') end--;
         if (end > start && s[end - 1] == (byte)'\r') end--;
         int colon = s[start..end].IndexOf((byte)':');
-        string name = Encoding.ASCII.GetString(s.Slice(start, colon)).TrimEnd(' ', '\t');
-        fields.Add(new HeaderField(name, section[start..end]));
+        ReadOnlySpan<byte> name = s.Slice(start, colon).TrimEnd(" \t"u8);
+        fields.Add(new HeaderField(CommonName(name) ?? Encoding.ASCII.GetString(name), section[start..end]));
+    }
+
+    /// <summary>The names most messages carry, spelled as usual, without a new string per message; <c>null</c> for any
+    /// other name or spelling.</summary>
+    private static string? CommonName(ReadOnlySpan<byte> name)
+    {
+        if (name.Length > 32) return null;
+        Span<char> chars = stackalloc char[name.Length];
+        for (int i = 0; i < name.Length; i++) chars[i] = (char)name[i];
+        return ((ReadOnlySpan<char>)chars) switch
+        {
+            "From" => "From", "To" => "To", "Cc" => "Cc", "Subject" => "Subject", "Date" => "Date",
+            "Message-Id" => "Message-Id", "Message-ID" => "Message-ID", "MIME-Version" => "MIME-Version",
+            "Content-Type" => "Content-Type", "Content-Transfer-Encoding" => "Content-Transfer-Encoding",
+            "DKIM-Signature" => "DKIM-Signature", "Received" => "Received", "Return-Path" => "Return-Path",
+            "Reply-To" => "Reply-To", "Sender" => "Sender", "In-Reply-To" => "In-Reply-To", "References" => "References",
+            "Authentication-Results" => "Authentication-Results", "Received-SPF" => "Received-SPF",
+            _ => null,
+        };
     }
 
     /// <summary>The field in the "relaxed" header canonicalization (RFC 6376 §3.4.2): the name in lower case, unfolded,

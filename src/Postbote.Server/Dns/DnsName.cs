@@ -29,14 +29,14 @@ internal static class DnsName
                 throw new ArgumentException($"'{name}' is not a domain name: {e.Message}", nameof(name), e);
             }
         }
-        n = n.ToLowerInvariant();
+        n = Lower(n);
         // RFC 1035 §2.3.4: "labels 63 octets or less", "names 255 octets or less" (253 characters written as text).
         if (n.Length > 253) throw new ArgumentException($"'{name}' is not a domain name: longer than 253 characters", nameof(name));
-        foreach (string label in n.Split('.'))
+        foreach (Range label in n.AsSpan().Split('.'))
         {
-            if (label.Length is 0 or > 63)
+            if (n.AsSpan()[label].Length is 0 or > 63)
                 throw new ArgumentException($"'{name}' is not a domain name: a label is empty or longer than 63 characters", nameof(name));
-            foreach (char c in label)
+            foreach (char c in n.AsSpan()[label])
             {
                 if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
                     throw new ArgumentException($"'{name}' is not a domain name: '{c}' is not allowed", nameof(name));
@@ -55,17 +55,21 @@ internal static class DnsName
         ArgumentNullException.ThrowIfNull(name);
         string n = name.EndsWith('.') ? name[..^1] : name;
         if (n.Length is 0 or > 253) throw new ArgumentException($"'{name}' is not a domain name: empty or longer than 253 characters", nameof(name));
-        foreach (string label in n.Split('.'))
+        foreach (Range label in n.AsSpan().Split('.'))
         {
-            if (label.Length is 0 or > 63)
+            if (n.AsSpan()[label].Length is 0 or > 63)
                 throw new ArgumentException($"'{name}' is not a domain name: a label is empty or longer than 63 characters", nameof(name));
-            foreach (char c in label)
+            foreach (char c in n.AsSpan()[label])
             {
                 if (c is < ' ' or > '~') throw new ArgumentException($"'{name}' is not a domain name: a character is not printable US-ASCII", nameof(name));
             }
         }
-        return n.ToLowerInvariant();
+        return Lower(n);
     }
+
+    /// <summary>The name in lower case; the same string when it has no upper-case letter (names are looked up for every
+    /// message, mostly already in lower case).</summary>
+    private static string Lower(string n) => n.AsSpan().IndexOfAnyInRange('A', 'Z') < 0 && Ascii.IsValid(n) ? n : n.ToLowerInvariant();
 
     /// <summary>The reverse-lookup name of an address: <c>d.c.b.a.in-addr.arpa</c> (RFC 1035 §3.5) or the 32 nibbles under
     /// <c>ip6.arpa</c> (RFC 3596 §2.5).</summary>

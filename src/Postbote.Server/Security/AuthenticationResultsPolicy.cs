@@ -50,46 +50,54 @@ public sealed class AuthenticationResultsPolicy : IInboundPolicy
     {
         ArgumentNullException.ThrowIfNull(results);
         if (results.Count == 0) return $"{FieldName}: {authServId}; none";
-        var s = new StringBuilder(FieldName).Append(": ").Append(authServId).Append(';');
+        var s = new StringBuilder(256).Append(FieldName).Append(": ").Append(authServId).Append(';');
         for (int i = 0; i < results.Count; i++)
         {
             AuthenticationResult r = results[i];
             s.Append("\r\n\t").Append(r.Method).Append('=').Append(r.Result);
-            if (!string.IsNullOrWhiteSpace(r.Reason)) s.Append(" (").Append(Comment(r.Reason)).Append(')');
-            foreach (AuthenticationProperty p in r.Properties ?? [])
-                s.Append(' ').Append(p.Type).Append('.').Append(p.Property).Append('=').Append(Value(p.Value));
+            if (!string.IsNullOrWhiteSpace(r.Reason)) AppendComment(s.Append(" ("), r.Reason).Append(')');
+            if (r.Properties is { } properties)
+                for (int k = 0; k < properties.Count; k++)
+                {
+                    AuthenticationProperty p = properties[k];
+                    AppendValue(s.Append(' ').Append(p.Type).Append('.').Append(p.Property).Append('='), p.Value);
+                }
             if (i < results.Count - 1) s.Append(';');
         }
         return s.ToString();
     }
 
-    /// <summary>A comment (RFC 5322 §3.2.2 ctext): printable US-ASCII without parentheses and backslash, at most 200
-    /// characters.</summary>
-    private static string Comment(string text)
+    /// <summary>Appends a comment (RFC 5322 §3.2.2 ctext): printable US-ASCII without parentheses and backslash, at most
+    /// 200 characters, white space at both ends dropped.</summary>
+    private static StringBuilder AppendComment(StringBuilder s, string text)
     {
-        var s = new StringBuilder(Math.Min(text.Length, 200));
-        foreach (char c in text)
-        {
-            if (s.Length == 200) break;
-            s.Append(c is < ' ' or > '~' or '(' or ')' or '\\' ? ' ' : c);
-        }
-        return s.ToString().Trim();
+        ReadOnlySpan<char> t = text.AsSpan(0, Math.Min(text.Length, 200));
+        int start = s.Length;
+        foreach (char c in t) s.Append(c is < ' ' or > '~' or '(' or ')' or '\\' ? ' ' : c);
+        int end = s.Length;
+        while (end > start && s[end - 1] == ' ') end--;
+        s.Length = end;
+        int lead = 0;
+        while (start + lead < end && s[start + lead] == ' ') lead++;
+        return lead > 0 ? s.Remove(start, lead) : s;
     }
 
-    /// <summary>RFC 8601 §2.2 pvalue: a token, an address <c>local@domain</c> or a domain as it is, anything else as a
-    /// quoted-string.</summary>
-    private static string Value(string value)
+    /// <summary>Appends an RFC 8601 §2.2 pvalue: a token, an address <c>local@domain</c> or a domain as it is, anything
+    /// else as a quoted-string.</summary>
+    private static StringBuilder AppendValue(StringBuilder s, string value)
     {
-        bool plain = value.Length > 0 && value.All(c => c is > ' ' and <= '~' and not ('(' or ')' or '<' or '>' or ',' or ';' or ':' or '\\' or '"' or '/' or '[' or ']' or '?' or '=')
-            || c == '@' && value.Count(x => x == '@') == 1);
-        if (plain) return value;
-        var s = new StringBuilder("\"");
+        bool plain = value.Length > 0;
+        foreach (char c in value)
+            if (c is <= ' ' or > '~' or '(' or ')' or '<' or '>' or ',' or ';' or ':' or '\\' or '"' or '/' or '[' or ']' or '?' or '=')
+                plain = false;
+        if (plain) return s.Append(value);
+        s.Append('"');
         foreach (char c in value)
         {
             if (c is '"' or '\\') s.Append('\\');
             s.Append(c is < ' ' or > '~' ? ' ' : c);
         }
-        return s.Append('"').ToString();
+        return s.Append('"');
     }
 
     /// <summary>The Authentication-Results fields of a header section whose authserv-id is <paramref name="authServId"/>

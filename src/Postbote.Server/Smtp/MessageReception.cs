@@ -466,6 +466,7 @@ internal sealed class MessageReception : ITimeoutTarget
     private static string? AddedHeaderText(IReadOnlyList<string>? headers)
     {
         if (headers is not { Count: > 0 }) return null;
+        if (headers.Count == 1) return string.Concat(headers[0], "\r\n");
         var text = new StringBuilder();
         foreach (string h in headers) text.Append(h).Append("\r\n");
         return text.ToString();

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text.Json;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -30,8 +32,10 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
     private readonly TraceOptions _options;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
-    private readonly Channel<object> _pending = Channel.CreateBounded<object>(
-        new BoundedChannelOptions(MaxPending) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    // Unbounded with one reader: the writer drains it without taking the channel's lock per event (a bounded channel's
+    // reads do, and sessions recording events spun on that lock). The bound is kept by counting.
+    private readonly Channel<object> _pending = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private int _queued;
     private Task _writing = Task.CompletedTask;
     private FileStream? _segment;
     private long _segmentNumber;
@@ -74,7 +78,11 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
     /// <inheritdoc />
     public void Record(QueueId id, MessageEvent e)
     {
-        if (!_pending.Writer.TryWrite(new TracedEvent(id, e))) Interlocked.Increment(ref _dropped);
+        if (Interlocked.Increment(ref _queued) > MaxPending || !_pending.Writer.TryWrite(new TracedEvent(id, e)))
+        {
+            Interlocked.Decrement(ref _queued);
+            Interlocked.Increment(ref _dropped);
+        }
     }
 
     /// <summary>Waits until every event recorded before this call is written (for a lookup through the running server).</summary>
@@ -106,7 +114,10 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
 
     private async Task WriteAsync()
     {
-        var batch = new StringBuilder();
+        // Kept for the store's life: a batch is written as UTF-8 without a string or array per event or per batch.
+        var batch = new ArrayBufferWriter<byte>(64 * 1024);
+        var scratch = new ArrayBufferWriter<byte>(1024);
+        using var json = new Utf8JsonWriter(scratch, EventLine.WriterOptions);
         var flushes = new List<TaskCompletionSource>();
         ChannelReader<object> reader = _pending.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -125,20 +136,22 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
                 if (item is TaskCompletionSource flush) flushes.Add(flush);
                 else
                 {
-                    batch.Append(EventLine.Format((TracedEvent)item)).Append('\n');
+                    Interlocked.Decrement(ref _queued);
+                    EventLine.Write((TracedEvent)item, json, scratch, batch);
+                    batch.Write("\n"u8);
                     count++;
                 }
-                if (batch.Length > Math.Min(1024 * 1024, _options.SegmentSize / 2)) break;
+                if (batch.WrittenCount > Math.Min(1024 * 1024, _options.SegmentSize / 2)) break;
             }
-            if (count > 0) Append(batch, count);
-            batch.Clear();
+            if (count > 0) Append(batch.WrittenSpan, count);
+            batch.ResetWrittenCount();
             foreach (TaskCompletionSource flush in flushes) flush.TrySetResult();
             flushes.Clear();
             if (_time.GetUtcNow() - _lastPrune > TimeSpan.FromHours(1)) Prune();
         }
     }
 
-    private void Append(StringBuilder batch, int count)
+    private void Append(ReadOnlySpan<byte> batch, int count)
     {
         try
         {
@@ -150,10 +163,9 @@ public sealed partial class MessageEventStore : IMessageEvents, IAsyncDisposable
                 _segment = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
                 Prune();
             }
-            byte[] bytes = Encoding.UTF8.GetBytes(batch.ToString());
-            _segment.Write(bytes);
+            _segment.Write(batch);
             _segment.Flush();
-            _written += bytes.Length;
+            _written += batch.Length;
             if (_written > _options.SegmentSize / 4)
             {
                 // Over the size now and then, not only at a new segment: the store stays within max_size.

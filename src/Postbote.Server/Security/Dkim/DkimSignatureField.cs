@@ -28,14 +28,14 @@ internal sealed class DkimSignatureField
     public bool RelaxedBody { get; private set; }
 
     /// <summary>The signing domain, lower case.</summary>
-    public string Domain => Tags.GetValueOrDefault("d", "").ToLowerInvariant();
+    public string Domain { get; private set; } = "";
 
     /// <summary>The selector.</summary>
     public string Selector => Tags.GetValueOrDefault("s", "");
 
     /// <summary>The identity: <c>i=</c>, or "@" and the domain (§3.5: "The default value is ... "@" followed by the
     /// domain from the "d=" tag").</summary>
-    public string Identity => Tags.TryGetValue("i", out string? i) ? i : "@" + Tags.GetValueOrDefault("d", "");
+    public string Identity { get; private set; } = "";
 
     /// <summary>The signed header field names (<c>h=</c>), in order.</summary>
     public List<string> SignedNames { get; private set; } = [];
@@ -64,37 +64,49 @@ internal sealed class DkimSignatureField
         return f;
     }
 
+    private static readonly string[] Required = ["a", "b", "bh", "d", "h", "s"];
+
     private string? Check(DateTimeOffset now)
     {
-        string b = DkimTags.WithoutWhitespace(Tags.GetValueOrDefault("b", ""));
-        SignaturePrefix = b.Length > 8 ? b[..8] : b;
+        string d = Tags.GetValueOrDefault("d", "");
+        Domain = d.ToLowerInvariant();
+        Identity = Tags.TryGetValue("i", out string? i) ? i : "@" + d;
+        string b = Tags.GetValueOrDefault("b", "");
+        SignaturePrefix = Prefix(b, 8);
         // "v= ... This tag MUST always be present and its value MUST be "1"" (compatibility: "incompatible version").
         if (Tags.GetValueOrDefault("v") != "1") return "incompatible version";
-        foreach (string required in (string[])["a", "b", "bh", "d", "h", "s"])
-            if (!Tags.ContainsKey(required) || (required != "b" && Tags[required].Length == 0)) return "signature missing required tag " + required + "=";
-        switch (Tags["a"].ToLowerInvariant())
+        foreach (string required in Required)
+            if (!Tags.TryGetValue(required, out string? v) || (required != "b" && v.Length == 0)) return "signature missing required tag " + required + "=";
+        string a = Tags["a"];
+        if (a.Equals("rsa-sha256", StringComparison.OrdinalIgnoreCase)) KeyType = "rsa";
+        else if (a.Equals("ed25519-sha256", StringComparison.OrdinalIgnoreCase)) KeyType = "ed25519";
+        // RFC 8301 §3.1: "Verifiers MUST NOT consider signatures using the "rsa-sha1" algorithm valid".
+        else if (a.Equals("rsa-sha1", StringComparison.OrdinalIgnoreCase)) return "rsa-sha1 is not accepted (RFC 8301)";
+        else return "unsupported algorithm " + a;
+        if (Tags.TryGetValue("c", out string? c))
         {
-            case "rsa-sha256": KeyType = "rsa"; break;
-            case "ed25519-sha256": KeyType = "ed25519"; break;
-            // RFC 8301 §3.1: "Verifiers MUST NOT consider signatures using the "rsa-sha1" algorithm valid".
-            case "rsa-sha1": return "rsa-sha1 is not accepted (RFC 8301)";
-            default: return "unsupported algorithm " + Tags["a"];
+            // "c=header/body"; a lone "header" means simple for the body.
+            ReadOnlySpan<char> cs = c;
+            int slash = cs.IndexOf('/');
+            ReadOnlySpan<char> header = slash < 0 ? cs : cs[..slash], body = slash < 0 ? "simple" : cs[(slash + 1)..];
+            bool? relaxedHeader = Relaxed(header), relaxedBody = Relaxed(body);
+            if (relaxedHeader is null || relaxedBody is null) return "unsupported canonicalization " + c;
+            RelaxedHeader = relaxedHeader.Value;
+            RelaxedBody = relaxedBody.Value;
         }
-        string[] c = Tags.GetValueOrDefault("c", "simple/simple").ToLowerInvariant().Split('/');
-        if (c.Length > 2 || c.Any(x => x is not ("simple" or "relaxed"))) return "unsupported canonicalization " + Tags["c"];
-        RelaxedHeader = c[0] == "relaxed";
-        RelaxedBody = c.Length == 2 && c[1] == "relaxed";
         SignedNames = DkimTags.List(Tags["h"]);
         // "The field MUST contain the From header field".
-        if (!SignedNames.Any(n => n.Equals("From", StringComparison.OrdinalIgnoreCase))) return "From field not signed";
-        if (Tags.TryGetValue("q", out string? q) && !DkimTags.List(q).Any(x => x.StartsWith("dns/txt", StringComparison.OrdinalIgnoreCase)))
+        if (!SignedNames.Exists(n => n.Equals("From", StringComparison.OrdinalIgnoreCase))) return "From field not signed";
+        if (Tags.TryGetValue("q", out string? q) && !DkimTags.List(q).Exists(x => x.StartsWith("dns/txt", StringComparison.OrdinalIgnoreCase)))
             return "unsupported query method " + q;
         // "the domain part of the "i=" tag ... MUST be the same as, or a subdomain of, the value of the "d=" tag".
-        if (Tags.TryGetValue("i", out string? i))
+        if (i is not null)
         {
             int at = i.LastIndexOf('@');
-            string id = at < 0 ? "" : i[(at + 1)..].ToLowerInvariant();
-            if (at < 0 || (id != Domain && !id.EndsWith("." + Domain, StringComparison.Ordinal))) return "domain mismatch (i= is not in d=)";
+            ReadOnlySpan<char> id = at < 0 ? "" : i.AsSpan(at + 1);
+            bool inside = id.Equals(Domain, StringComparison.OrdinalIgnoreCase)
+                || (id.Length > Domain.Length && id[^(Domain.Length + 1)] == '.' && id.EndsWith(Domain, StringComparison.OrdinalIgnoreCase));
+            if (at < 0 || !inside) return "domain mismatch (i= is not in d=)";
         }
         if (Tags.TryGetValue("l", out string? l))
         {
@@ -109,7 +121,8 @@ internal sealed class DkimSignatureField
         }
         try
         {
-            BodyHash = Convert.FromBase64String(DkimTags.WithoutWhitespace(Tags["bh"]));
+            // Base64 decoding skips SP, HTAB, CR and LF: the folding white space the values may hold.
+            BodyHash = Convert.FromBase64String(Tags["bh"]);
             Signature = Convert.FromBase64String(b);
         }
         catch (FormatException)
@@ -117,5 +130,25 @@ internal sealed class DkimSignatureField
             return "b= or bh= is not base64";
         }
         return null;
+    }
+
+    /// <summary>A canonicalization name: relaxed (true), simple (false), or anything else (<c>null</c>).</summary>
+    private static bool? Relaxed(ReadOnlySpan<char> name) =>
+        name.Equals("relaxed", StringComparison.OrdinalIgnoreCase) ? true
+        : name.Equals("simple", StringComparison.OrdinalIgnoreCase) ? false
+        : null;
+
+    /// <summary>The first <paramref name="count"/> characters of a value that are not white space.</summary>
+    private static string Prefix(string value, int count)
+    {
+        Span<char> kept = stackalloc char[count];
+        int n = 0;
+        foreach (char ch in value)
+        {
+            if (ch is ' ' or '\t' or '\r' or '\n') continue;
+            kept[n++] = ch;
+            if (n == count) break;
+        }
+        return new string(kept[..n]);
     }
 }

@@ -13,24 +13,50 @@ internal static class DkimTags
     /// <returns>The tags, or <c>null</c> when a name occurs twice or a tag-spec has no name.</returns>
     public static Dictionary<string, string>? Parse(string list)
     {
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string spec in list.Split(';'))
+        // Read over spans: only the names and the trimmed values become strings (a signature is read for every message).
+        var tags = new Dictionary<string, string>(12, StringComparer.Ordinal);
+        ReadOnlySpan<char> rest = list;
+        while (true)
         {
-            if (spec.AsSpan().Trim(Whitespace).IsEmpty) continue; // "[ ";" ]" at the end, or nothing between
-            int eq = spec.IndexOf('=', StringComparison.Ordinal);
-            if (eq < 0) return null;
-            string name = spec[..eq].Trim(Whitespace);
-            if (name.Length == 0 || !tags.TryAdd(name, spec[(eq + 1)..].Trim(Whitespace))) return null;
+            int semi = rest.IndexOf(';');
+            ReadOnlySpan<char> spec = semi < 0 ? rest : rest[..semi];
+            if (!spec.Trim(Fws).IsEmpty) // "[ ";" ]" at the end, or nothing between
+            {
+                int eq = spec.IndexOf('=');
+                if (eq < 0) return null;
+                ReadOnlySpan<char> name = spec[..eq].Trim(Fws);
+                if (name.IsEmpty || !tags.TryAdd(Name(name), spec[(eq + 1)..].Trim(Fws).ToString())) return null;
+            }
+            if (semi < 0) return tags;
+            rest = rest[(semi + 1)..];
         }
-        return tags;
     }
+
+    /// <summary>A tag name as a string: the names RFC 6376 defines without a new string each time.</summary>
+    private static string Name(ReadOnlySpan<char> name) => name switch
+    {
+        "v" => "v", "a" => "a", "b" => "b", "bh" => "bh", "c" => "c", "d" => "d", "h" => "h", "i" => "i", "l" => "l",
+        "q" => "q", "s" => "s", "t" => "t", "x" => "x", "z" => "z", "k" => "k", "p" => "p", "n" => "n", "g" => "g",
+        _ => name.ToString(),
+    };
 
     /// <summary>A colon-separated value (<c>h=</c>, <c>q=</c>, the key record's <c>h= s= t=</c>) as its elements,
     /// white space removed, empty ones dropped.</summary>
     /// <param name="value">The tag value.</param>
     /// <returns>The elements.</returns>
-    public static List<string> List(string value) =>
-        value.Split(':').Select(x => x.Trim(Whitespace)).Where(x => x.Length > 0).ToList();
+    public static List<string> List(string value)
+    {
+        var list = new List<string>();
+        ReadOnlySpan<char> rest = value;
+        while (true)
+        {
+            int colon = rest.IndexOf(':');
+            ReadOnlySpan<char> item = (colon < 0 ? rest : rest[..colon]).Trim(Fws);
+            if (!item.IsEmpty) list.Add(item.ToString());
+            if (colon < 0) return list;
+            rest = rest[(colon + 1)..];
+        }
+    }
 
     /// <summary>A value with all white space removed (base64 values <c>b= bh= p=</c> may be folded anywhere).</summary>
     /// <param name="value">The tag value.</param>
@@ -47,4 +73,7 @@ internal static class DkimTags
 
     /// <summary>Folding white space: SP, HTAB, CR, LF.</summary>
     public static readonly char[] Whitespace = [' ', '\t', '\r', '\n'];
+
+    /// <summary><see cref="Whitespace"/> as a span, for trimming spans.</summary>
+    private static ReadOnlySpan<char> Fws => " \t\r\n";
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using MimeKit.Cryptography;
 using Org.BouncyCastle.Crypto;
 using Postbote.Dns;
@@ -16,11 +15,11 @@ namespace Postbote.Security.Dkim;
 public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
 {
     /// <summary>The most parsed keys kept (count); when full, all are dropped and parsed again as they come.</summary>
-    public const int MaxParsedKeys = 1000;
+    public const int MaxParsedKeys = RecordTextCache<DkimPublicKey>.Capacity;
 
     private readonly IDnsResolver _dns;
-    private readonly ConcurrentDictionary<string, AsymmetricKeyParameter> _parsed = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DkimPublicKey> _keys = new(StringComparer.Ordinal);
+    private readonly RecordTextCache<AsymmetricKeyParameter> _parsed = new();
+    private readonly RecordTextCache<DkimPublicKey> _keys = new();
 
     /// <summary>Creates the locator.</summary>
     /// <param name="dns">The resolver.</param>
@@ -54,12 +53,8 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
         CancellationToken cancellationToken = default)
     {
         string text = await RecordAsync(domain, selector, cancellationToken).ConfigureAwait(false);
-        if (_parsed.TryGetValue(text, out AsymmetricKeyParameter? known)) return known;
         // A record that does not parse throws here and is not kept.
-        AsymmetricKeyParameter key = GetPublicKey(text);
-        if (_parsed.Count >= MaxParsedKeys) _parsed.Clear();
-        _parsed.TryAdd(text, key);
-        return key;
+        return _parsed.Get(text, GetPublicKey);
     }
 
     /// <summary>Looks up <c>selector._domainkey.domain</c> TXT and reads the key record (RFC 6376 §3.6.1) for
@@ -73,11 +68,7 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
     public async Task<DkimPublicKey> LocateKeyAsync(string domain, string selector, CancellationToken cancellationToken)
     {
         string text = await RecordAsync(domain, selector, cancellationToken).ConfigureAwait(false);
-        if (_keys.TryGetValue(text, out DkimPublicKey? known)) return known;
-        DkimPublicKey key = DkimPublicKey.Parse(text);
-        if (_keys.Count >= MaxParsedKeys) _keys.Clear();
-        _keys.TryAdd(text, key);
-        return key;
+        return _keys.Get(text, DkimPublicKey.Parse);
     }
 
     private async Task<string> RecordAsync(string domain, string selector, CancellationToken cancellationToken)
@@ -95,7 +86,8 @@ public sealed class DnsDkimPublicKeyLocator : DkimPublicKeyLocatorBase
         if (r.Outcome == DnsOutcome.TemporaryFailure) throw new DkimKeyException($"TXT {name}: {r.Failure}", temporary: true);
         // RFC 6376 §6.1.2: "If the query for the public key fails because the corresponding key record does not exist,
         // the Verifier MUST immediately return PERMFAIL (no key for signature)."
-        TxtRecord? record = r.Records.FirstOrDefault(t => t.Text.Contains("p=", StringComparison.Ordinal));
-        return record is null ? throw new DkimKeyException($"no key record at {name}", temporary: false) : record.Text;
+        foreach (TxtRecord record in r.Records)
+            if (record.Text.Contains("p=", StringComparison.Ordinal)) return record.Text;
+        throw new DkimKeyException($"no key record at {name}", temporary: false);
     }
 }

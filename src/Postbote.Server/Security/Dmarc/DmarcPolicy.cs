@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MimeKit;
@@ -22,6 +23,7 @@ public sealed class DmarcPolicy : IInboundPolicy
     private readonly DmarcOptions _options;
     private readonly Random _random;
     private readonly ILogger _log;
+    private readonly RecordTextCache<DmarcRecord?> _records = new();
 
     /// <summary>Creates the policy.</summary>
     /// <param name="dns">The resolver.</param>
@@ -134,8 +136,15 @@ public sealed class DmarcPolicy : IInboundPolicy
             return (null, null);
         }
         if (r.Outcome == DnsOutcome.TemporaryFailure) return (null, $"TXT _dmarc.{domain}: {r.Failure}");
-        var records = r.Records.Select(x => x.Text).Where(x => x.TrimStart().StartsWith("v=DMARC1", StringComparison.Ordinal)).ToList();
-        return records.Count == 1 ? (DmarcRecord.TryParse(records[0]), null) : (null, null);
+        string? found = null;
+        foreach (TxtRecord txt in r.Records)
+        {
+            if (!txt.Text.AsSpan().TrimStart().StartsWith("v=DMARC1", StringComparison.Ordinal)) continue;
+            if (found is not null) return (null, null);
+            found = txt.Text;
+        }
+        // A record the resolver's cache answers is parsed once, not for every message.
+        return found is null ? (null, null) : (_records.Get(found, DmarcRecord.TryParse), null);
     }
 
     /// <summary>The distinct domains of the From: fields of a header section (RFC 5322 §3.6.2), lower case.</summary>
@@ -157,22 +166,42 @@ public sealed class DmarcPolicy : IInboundPolicy
         return domains;
     }
 
-    /// <summary>The unfolded values of the fields named <paramref name="name"/>.</summary>
+    /// <summary>The unfolded values of the fields named <paramref name="name"/> (ASCII): each value from after the colon,
+    /// its continuation lines joined without their CRLF, decoded as UTF-8. Only the fields asked for are decoded.</summary>
     private static List<string> FieldValues(ReadOnlySpan<byte> section, string name)
     {
         var values = new List<string>();
-        string text = Encoding.UTF8.GetString(section);
-        string[] lines = text.Split("\r\n");
-        for (int i = 0; i < lines.Length; i++)
+        int at = 0;
+        while (at < section.Length)
         {
-            string line = lines[i];
-            if (line.Length == 0) break;
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || line[0] is ' ' or '\t' || !line[..colon].Trim().Equals(name, StringComparison.OrdinalIgnoreCase)) continue;
-            var value = new StringBuilder(line[(colon + 1)..]);
-            while (i + 1 < lines.Length && lines[i + 1].Length > 0 && lines[i + 1][0] is ' ' or '\t') value.Append(lines[++i]);
-            values.Add(value.ToString());
+            int end = LineEnd(section, at);
+            if (end == at) break; // the empty line that ends the header section
+            ReadOnlySpan<byte> line = section[at..end];
+            at = Math.Min(end + 2, section.Length);
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0 || line[0] is (byte)' ' or (byte)'\t' || !Ascii.EqualsIgnoreCase(line[..colon].Trim(" \t"u8), name)) continue;
+            if (at >= section.Length || section[at] is not ((byte)' ' or (byte)'\t'))
+            {
+                values.Add(Encoding.UTF8.GetString(line[(colon + 1)..]));
+                continue;
+            }
+            // Folded: the value and its continuation lines, each without the CRLF before it.
+            var folded = new List<byte>(line[(colon + 1)..].ToArray());
+            while (at < section.Length && section[at] is (byte)' ' or (byte)'\t')
+            {
+                int next = LineEnd(section, at);
+                folded.AddRange(section[at..next]);
+                at = Math.Min(next + 2, section.Length);
+            }
+            values.Add(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(folded)));
         }
         return values;
+    }
+
+    /// <summary>Where the line that starts at <paramref name="start"/> ends: the index of its CRLF, or the end.</summary>
+    private static int LineEnd(ReadOnlySpan<byte> section, int start)
+    {
+        int crlf = section[start..].IndexOf("\r\n"u8);
+        return crlf < 0 ? section.Length : start + crlf;
     }
 }

@@ -28,6 +28,7 @@ public sealed partial class SpfChecker
 
     private readonly IDnsResolver _dns;
     private readonly TimeProvider _time;
+    private readonly RecordTextCache<(SpfRecord? Record, string? Error)> _records = new();
 
     /// <summary>Creates a checker.</summary>
     /// <param name="dns">The resolver every lookup goes through.</param>
@@ -82,14 +83,22 @@ public sealed partial class SpfChecker
         DnsResult<TxtRecord> txt = await _dns.LookupTxtAsync(domain, DnsNameSyntax.AnyText, ct).ConfigureAwait(false);
         if (txt.Outcome == DnsOutcome.TemporaryFailure)
             throw new SpfException(SpfResult.Temperror, $"TXT {domain}: {txt.Failure}");
-        List<string> records = txt.Records.Select(r => r.Text).Where(SpfRecord.IsSpfRecord).ToList();
-        if (records.Count == 0) return new Outcome(SpfResult.None, $"no SPF record at {domain}");
+        string? text = null;
+        int count = 0;
+        foreach (TxtRecord r in txt.Records)
+        {
+            if (!SpfRecord.IsSpfRecord(r.Text)) continue;
+            text = r.Text;
+            count++;
+        }
+        if (text is null) return new Outcome(SpfResult.None, $"no SPF record at {domain}");
         // §4.5: "If the resultant record set includes more than one record, check_host() produces the "permerror" result."
-        if (records.Count > 1) throw new SpfException(SpfResult.Permerror, $"{domain} has {records.Count} SPF records");
-        if (!SpfRecord.TryParse(records[0], out SpfRecord? record, out string? error))
-            throw new SpfException(SpfResult.Permerror, $"{domain}: {error}");
+        if (count > 1) throw new SpfException(SpfResult.Permerror, $"{domain} has {count} SPF records");
+        // A record the resolver's cache answers is parsed once, not for every message.
+        (SpfRecord? record, string? error) = _records.Get(text, t => SpfRecord.TryParse(t, out SpfRecord? parsed, out string? why) ? (parsed, null) : (null, why));
+        if (record is null) throw new SpfException(SpfResult.Permerror, $"{domain}: {error}");
 
-        foreach (SpfMechanism m in record!.Mechanisms)
+        foreach (SpfMechanism m in record.Mechanisms)
         {
             if (m.QueriesDns) e.CountDnsTerm();
             if (await MatchesAsync(e, m, domain, ct).ConfigureAwait(false))
