@@ -63,7 +63,7 @@ internal static class DkimTags
     /// <returns>The value without white space.</returns>
     public static string WithoutWhitespace(string value)
     {
-        if (value.AsSpan().IndexOfAny(Whitespace) < 0) return value;
+        if (value.AsSpan().IndexOfAny(Fws) < 0) return value;
         Span<char> kept = value.Length <= 1024 ? stackalloc char[value.Length] : new char[value.Length];
         int n = 0;
         foreach (char c in value)
@@ -72,8 +72,5 @@ internal static class DkimTags
     }
 
     /// <summary>Folding white space: SP, HTAB, CR, LF.</summary>
-    public static readonly char[] Whitespace = [' ', '\t', '\r', '\n'];
-
-    /// <summary><see cref="Whitespace"/> as a span, for trimming spans.</summary>
     private static ReadOnlySpan<char> Fws => " \t\r\n";
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using MimeKit;
 using Postbote.Core;
+using Postbote.Dkim;
 using Postbote.Dns;
 
 namespace Postbote.Security.Dmarc;
@@ -53,7 +54,7 @@ public sealed class DmarcPolicy : IInboundPolicy
         ArgumentNullException.ThrowIfNull(message);
         if (session.IsOwnClient) return PolicyDecision.Accept;
         PolicyTransaction t = message.Transaction;
-        List<string> domains = FromDomains(message.HeaderSection.Span);
+        List<string> domains = FromDomains(message.HeaderSection);
         if (domains.Count != 1)
         {
             t.Add(new AuthenticationResult("dmarc", "permerror", domains.Count == 0 ? "no From: domain" : "From: names more than one domain"));
@@ -148,7 +149,7 @@ public sealed class DmarcPolicy : IInboundPolicy
     }
 
     /// <summary>The distinct domains of the From: fields of a header section (RFC 5322 §3.6.2), lower case.</summary>
-    internal static List<string> FromDomains(ReadOnlySpan<byte> section)
+    internal static List<string> FromDomains(ReadOnlyMemory<byte> section)
     {
         var domains = new List<string>();
         List<string> values = FieldValues(section, "From");
@@ -166,42 +167,26 @@ public sealed class DmarcPolicy : IInboundPolicy
         return domains;
     }
 
-    /// <summary>The unfolded values of the fields named <paramref name="name"/> (ASCII): each value from after the colon,
-    /// its continuation lines joined without their CRLF, decoded as UTF-8. Only the fields asked for are decoded.</summary>
-    private static List<string> FieldValues(ReadOnlySpan<byte> section, string name)
+    /// <summary>The unfolded values of the fields named <paramref name="name"/>: each value from after the colon, its
+    /// line breaks removed, decoded as UTF-8. Only the fields asked for are decoded.</summary>
+    private static List<string> FieldValues(ReadOnlyMemory<byte> section, string name)
     {
         var values = new List<string>();
-        int at = 0;
-        while (at < section.Length)
+        foreach (HeaderField field in HeaderField.Split(section))
         {
-            int end = LineEnd(section, at);
-            if (end == at) break; // the empty line that ends the header section
-            ReadOnlySpan<byte> line = section[at..end];
-            at = Math.Min(end + 2, section.Length);
-            int colon = line.IndexOf((byte)':');
-            if (colon <= 0 || line[0] is (byte)' ' or (byte)'\t' || !Ascii.EqualsIgnoreCase(line[..colon].Trim(" \t"u8), name)) continue;
-            if (at >= section.Length || section[at] is not ((byte)' ' or (byte)'\t'))
+            if (!field.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) continue;
+            ReadOnlySpan<byte> raw = field.Raw.Span;
+            ReadOnlySpan<byte> value = raw[(raw.IndexOf((byte)':') + 1)..];
+            if (value.IndexOfAny((byte)'\r', (byte)'\n') < 0)
             {
-                values.Add(Encoding.UTF8.GetString(line[(colon + 1)..]));
+                values.Add(Encoding.UTF8.GetString(value));
                 continue;
             }
-            // Folded: the value and its continuation lines, each without the CRLF before it.
-            var folded = new List<byte>(line[(colon + 1)..].ToArray());
-            while (at < section.Length && section[at] is (byte)' ' or (byte)'\t')
-            {
-                int next = LineEnd(section, at);
-                folded.AddRange(section[at..next]);
-                at = Math.Min(next + 2, section.Length);
-            }
-            values.Add(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(folded)));
+            var unfolded = new List<byte>(value.Length);
+            foreach (byte b in value)
+                if (b is not ((byte)'\r' or (byte)'\n')) unfolded.Add(b);
+            values.Add(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(unfolded)));
         }
         return values;
-    }
-
-    /// <summary>Where the line that starts at <paramref name="start"/> ends: the index of its CRLF, or the end.</summary>
-    private static int LineEnd(ReadOnlySpan<byte> section, int start)
-    {
-        int crlf = section[start..].IndexOf("\r\n"u8);
-        return crlf < 0 ? section.Length : start + crlf;
     }
 }
