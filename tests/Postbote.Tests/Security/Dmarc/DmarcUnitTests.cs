@@ -83,4 +83,15 @@ public sealed class DmarcUnitTests(DmarcZonesFixture dns) : IClassFixture<DmarcZ
     [InlineData("x.y.dmarc.test", "dmarc.test")]
     public void OrganizationalDomainFollowsThePublicSuffixList(string domain, string org) =>
         Assert.Equal(org, PublicSuffixList.LoadEmbedded().OrganizationalDomain(domain));
+
+    /// <summary>The From: domains as DMARC reads them from the header section: a folded field unfolded, the name in any
+    /// case, each From: field counted, a body line that looks like a field not read.</summary>
+    [Theory]
+    [InlineData("From: A <a@Example.ORG>\r\nTo: b@x.test\r\n\r\n", "example.org")]
+    [InlineData("Subject: s\r\nfrom:\r\n  \"Folded Name\"\r\n\t<a@folded.test>\r\n\r\n", "folded.test")]
+    [InlineData("From: a@one.test, b@two.test\r\n\r\n", "one.test|two.test")]
+    [InlineData("From: a@one.test\r\nFrom: b@one.test\r\n\r\n", "one.test|one.test (twice)")]
+    [InlineData("Subject: no author\r\n\r\n", "")]
+    public void FromDomainsReadTheFromFields(string section, string expected) =>
+        Assert.Equal(expected, string.Join('|', DmarcPolicy.FromDomains(Encoding.UTF8.GetBytes(section))));
 }
